@@ -1,0 +1,88 @@
+"""`python -m devhost serve ...`: run a Functions app folder locally with the embedded host."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+
+from core.clock import make_clock
+
+from .app_loader import AppLoadError
+from .host import DevHost
+from .http_server import HttpFrontDoor
+
+DEFAULT_APP = Path(__file__).resolve().parent.parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m devhost",
+                                     description="Embedded Durable Functions host for Python apps.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve an app folder on loopback")
+    serve.add_argument("--app", default=str(DEFAULT_APP), help="folder holding function_app.py (default: runbridge)")
+    serve.add_argument("--port", type=int, default=7071)
+    serve.add_argument("--db", default=None, help="SQLite file for instances and history (default: <app>/.devhost/)")
+    serve.add_argument("--clock", choices=("real", "virtual"), default="real")
+    serve.add_argument("--time-scale", type=float, default=None, help="with --clock real: simulated seconds per second")
+    serve.add_argument("--time-origin", default=None, help="ISO time the scaled clock counts from (share it between processes)")
+    serve.add_argument("--function-key", default=os.environ.get("DEVHOST_FUNCTION_KEY"),
+                       help="require this key on FUNCTION/ADMIN-level routes (default: no key, as Core Tools)")
+    serve.add_argument("--simulate", action="store_true", help="also start the platform simulators and their connections")
+    serve.add_argument("--verbose", "-v", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    origin = datetime.fromisoformat(args.time_origin.replace("Z", "+00:00")) if args.time_origin else None
+    clock = make_clock(args.clock, args.time_scale, origin)
+    app_dir = Path(args.app).resolve()
+    db = args.db or str(app_dir / ".devhost" / "devhost.sqlite")
+    Path(db).parent.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+    simulation = None
+    if args.simulate:
+        try:
+            from simulators.embedded import start_simulation  # optional: only with the simulators package
+        except ImportError:
+            print("--simulate: the platform simulators are not available in this checkout", file=sys.stderr)
+            return 2
+        simulation = start_simulation(clock, os.environ)
+    try:
+        host = DevHost(app_dir, db_path=db, clock=clock)
+    except AppLoadError as exc:
+        print(f"devhost: {exc}", file=sys.stderr)
+        return 2
+    front = HttpFrontDoor(host, port=args.port, function_key=args.function_key)
+    host.start()
+    front.start()
+    print(f"devhost serving {app_dir} at {front.base_url} (clock {args.clock}"
+          f"{f', x{args.time_scale:g}' if args.time_scale else ''}; db {db})", flush=True)
+    for route in host.app.routes:
+        methods = ",".join(sorted(route.methods)) or "ANY"
+        print(f"  {route.function.name}: [{methods}] {front.base_url}/{host.app.route_prefix}/{route.template}")
+    for name in sorted(host.app.orchestrators):
+        print(f"  {name}: orchestrationTrigger")
+    for name in sorted(host.app.activities):
+        print(f"  {name}: activityTrigger")
+    for function in host.app.queue_triggers + host.app.timer_triggers:
+        print(f"  {function.name}: {function.trigger_type}")
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    front.stop()
+    host.stop()
+    if simulation is not None:
+        simulation.stop()
+    return 0
