@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import azure.functions as func
+from azure.functions.queue import QueueMessage
 
 from .app_loader import FunctionInfo, LoadedApp
 from .cron import Schedule
@@ -109,7 +110,7 @@ class TriggerRunner:
         """Run one non-HTTP function now with `text` as its trigger data (admin route, CLI)."""
         kind = function.trigger_type
         if kind == "queueTrigger":
-            message = func.QueueMessage(id=str(uuid.uuid4()), body=text.encode(), dequeue_count=1)
+            message = QueueMessage(id=str(uuid.uuid4()), body=text.encode(), dequeue_count=1)
             self._call_with_outputs(function, {function.trigger["name"]: message})
         elif kind == "timerTrigger":
             self._call(function, {function.trigger["name"]: func.TimerRequest(past_due=False)})
@@ -132,7 +133,7 @@ class TriggerRunner:
         self._submit(run)
 
     def _deliver(self, function: FunctionInfo, item: QueueItem) -> None:
-        message = func.QueueMessage(id=item.id, body=item.body.encode(), dequeue_count=item.dequeue_count,
+        message = QueueMessage(id=item.id, body=item.body.encode(), dequeue_count=item.dequeue_count,
                                     insertion_time=None)
         try:
             self._call_with_outputs(function, {function.trigger["name"]: message})

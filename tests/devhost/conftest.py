@@ -16,6 +16,7 @@ from devhost.host import DevHost
 from devhost.http_server import HttpFrontDoor
 
 HERE = Path(__file__).resolve().parent
+ROOT_DIR = HERE.parent.parent
 SAMPLE_APP = HERE / "sample_app"
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 FUNCTION_KEY = "test-function-key"

@@ -1,0 +1,95 @@
+"""A killed host resumes every instance where its SQLite log left it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import requests
+
+from core.clock import VirtualClock
+
+from .conftest import EPOCH, ROOT_DIR, SAMPLE_APP, close, serve
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch(db: Path, port: int, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "SAMPLE_APP_LOG": str(log), "PYTHONPATH": str(ROOT_DIR)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "devhost", "serve", "--app", str(SAMPLE_APP), "--port", str(port), "--db", str(db),
+         "--clock", "real", "--time-scale", "600"],
+        cwd=ROOT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def status(port: int, instance_id: str):
+    try:
+        response = requests.get(f"http://127.0.0.1:{port}/durabletask/instances/{instance_id}", timeout=2)
+    except requests.ConnectionError:
+        return None
+    return response.json() if response.status_code in (200, 202) else None
+
+
+def test_sigkill_mid_activity_then_restart_runs_the_activity_again_and_finishes(tmp_path):
+    db, log, port = tmp_path / "host.sqlite", tmp_path / "activity.log", free_port()
+    host = launch(db, port, log)
+    try:
+        wait_until(lambda: status(port, "nothing") is None and _listening(port), 20, "host to listen")
+        started = requests.post(f"http://127.0.0.1:{port}/durabletask/orchestrators/slow_work/killme",
+                                json=0.6, timeout=5)
+        assert started.status_code == 202
+        wait_until(lambda: log.exists() and log.read_text().count("slow-start") == 1, 10, "first activity")
+        host.send_signal(signal.SIGKILL)  # mid-activity: its result was never stored
+        host.wait(10)
+        host = launch(db, port, log)
+        final = wait_until(lambda: (s := status(port, "killme")) and s["runtimeStatus"] == "Completed" and s,
+                           30, "instance to complete after restart")
+        assert final["output"] == ["slow done", "slow done"]
+        # at-least-once: the killed invocation ran again, then the second activity ran
+        assert log.read_text().count("slow-start") == 3
+    finally:
+        host.kill()
+        host.wait(10)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_a_restarted_virtual_clock_resumes_from_the_log_and_timers_keep_their_time(tmp_path):
+    db = str(tmp_path / "host.sqlite")
+    first = serve(SAMPLE_APP, db, VirtualClock(EPOCH))
+    first.host.set_time_limit(EPOCH + timedelta(hours=2))
+    first.host.start_new("sleeper", "sleepy", "[1, 5]")
+    first.host.wait_idle()
+    assert first.host.get("sleepy").status == "Running"
+    close(first)
+    second = serve(SAMPLE_APP, db, VirtualClock(EPOCH))
+    try:
+        assert second.clock.now() >= EPOCH + timedelta(hours=1)
+        done = second.wait("sleepy")
+        assert [s[:19] for s in done.output] == ["2026-01-01T00:00:00", "2026-01-01T01:00:00",
+                                                "2026-01-01T06:00:00"]
+    finally:
+        close(second)
