@@ -1,0 +1,1 @@
+"""Tests of the core package: the domain, with no Azure and no clock."""

@@ -1,0 +1,354 @@
+import json
+import math
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.poll_policy import (
+    MIN_WAIT,
+    Cancel,
+    ContinueAsNew,
+    Finish,
+    PollPolicy,
+    PollState,
+    StatusObservation,
+    TransientError,
+    Wait,
+    next_poll,
+    request_cancel,
+)
+from core.status import ErrorCode, RunStatus
+
+UTC = timezone.utc
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+POLICY = PollPolicy(
+    first_interval=5,
+    growth=2,
+    max_interval=60,
+    jitter=0,
+    transient_budget=3,
+    unknown_budget=600,
+    cancel_budget=300,
+    polls_per_execution=1000,
+)
+
+
+def seen(status, remote=None, **kwargs):
+    return StatusObservation(status, remote if remote is not None else status.value, **kwargs)
+
+
+RUNNING = seen(RunStatus.RUNNING, "Running")
+STARTING = seen(RunStatus.STARTING, "Queued")
+UNKNOWN = seen(RunStatus.UNKNOWN, "Paused")
+ERROR = TransientError()
+
+
+def fresh(start_timeout=timedelta(hours=1), timeout=timedelta(hours=6)):
+    return PollState.start(T0, start_timeout, timeout)
+
+
+def drive(observations, policy=POLICY, state=None, now=T0):
+    """Feed observations in order, moving time by each decision's wait; stop at Finish."""
+    state = state or fresh()
+    steps = []
+    for index, observation in enumerate(observations):
+        decision = next_poll(policy, state, observation, now, f"seed-{index}")
+        steps.append((now, decision))
+        if isinstance(decision, Finish):
+            break
+        state = decision.state
+        now += timedelta(seconds=decision.seconds)
+    return steps
+
+
+def waits(steps):
+    return [d.seconds for _, d in steps]
+
+
+def last(steps):
+    return steps[-1][1]
+
+
+def test_intervals_grow_to_the_cap_and_stay_there():
+    assert waits(drive([RUNNING] * 8)) == [5, 10, 20, 40, 60, 60, 60, 60]
+
+
+def test_the_default_policy_grows_from_five_seconds_to_a_minute():
+    policy = replace(PollPolicy(), jitter=0)
+    assert waits(drive([RUNNING] * 9, policy)) == [5, 7.5, 11.25, 16.875, 25.3125, 37.96875, 56.953125, 60, 60]
+
+
+def test_with_the_defaults_a_six_hour_job_ends_in_at_most_410_polls_and_8_restarts():
+    done_at = T0 + timedelta(hours=6)
+    state, now, kinds = fresh(timedelta(hours=1), timedelta(hours=24)), T0, []
+    while not kinds or kinds[-1] != "Finish":
+        observation = seen(RunStatus.SUCCESS, "Completed") if now >= done_at else RUNNING
+        decision = next_poll(PollPolicy(), state, observation, now, f"uuid-{len(kinds)}")
+        kinds.append(type(decision).__name__)
+        if not isinstance(decision, Finish):
+            state, now = decision.state, now + timedelta(seconds=decision.seconds)
+    assert len(kinds) <= 410
+    assert kinds.count("ContinueAsNew") == len(kinds) // 50 == 8
+    assert now - done_at <= timedelta(minutes=1)  # noticed within one capped interval
+
+
+def test_a_new_remote_status_resets_the_interval():
+    observations = [STARTING, STARTING, STARTING, seen(RunStatus.STARTING, "Preparing"), RUNNING, RUNNING]
+    assert waits(drive(observations)) == [5, 10, 20, 5, 5, 10]
+
+
+def test_without_reset_on_change_the_interval_keeps_growing():
+    policy = replace(POLICY, reset_on_change=False)
+    assert waits(drive([STARTING, STARTING, RUNNING, RUNNING], policy)) == [5, 10, 20, 40]
+
+
+def test_retry_after_is_a_floor_that_beats_the_cap_but_not_its_own_cap():
+    steps = drive([RUNNING, seen(RunStatus.RUNNING, retry_after=300), TransientError(retry_after=2), RUNNING])
+    assert waits(steps) == [5, 300, 20, 40]
+    assert next_poll(POLICY, fresh(), TransientError(retry_after=10_000), T0, "s").seconds == 600
+    for nonsense in (-5, math.nan, math.inf):
+        assert next_poll(POLICY, fresh(), TransientError(retry_after=nonsense), T0, "s").seconds == 5
+
+
+def test_transient_errors_are_tolerated_up_to_the_budget_then_the_run_fails():
+    steps = drive([RUNNING, ERROR, ERROR, ERROR, ERROR])
+    assert [type(d) for _, d in steps] == [Wait, Wait, Wait, Wait, Finish]
+    assert waits(steps[:-1]) == [5, 10, 20, 40]  # errors keep backing off
+    finish = last(steps)
+    assert (finish.status, finish.error_code) == (RunStatus.FAILED, ErrorCode.TRANSIENT_BUDGET_EXHAUSTED)
+    assert finish.state.remote_status == "Running"  # the last status seen is kept for the report
+
+
+def test_a_good_poll_resets_the_transient_count():
+    steps = drive([ERROR, ERROR, ERROR, RUNNING, ERROR, ERROR, ERROR, RUNNING])
+    assert all(isinstance(d, Wait) for _, d in steps)
+    assert last(steps).state.transient_errors == 0
+
+
+def test_unknown_has_its_own_budget_then_the_job_is_cancelled():
+    steps = drive([RUNNING] + [UNKNOWN] * 30 + [seen(RunStatus.CANCELLED, "Canceled")])
+    cancel_at, cancel = next((now, d) for now, d in steps if isinstance(d, Cancel))
+    unknown_from = steps[1][0]
+    assert cancel.reason is ErrorCode.UNKNOWN_STATUS_BUDGET_EXHAUSTED
+    assert cancel_at == unknown_from + timedelta(seconds=600)  # the wait is clamped to land on the budget
+    finish = last(steps)
+    assert (finish.status, finish.error_code) == (RunStatus.FAILED, ErrorCode.UNKNOWN_STATUS_BUDGET_EXHAUSTED)
+
+
+def test_a_known_status_ends_the_unknown_spell_and_errors_do_not():
+    steps = drive([UNKNOWN, ERROR, UNKNOWN, RUNNING, UNKNOWN])
+    states = [d.state for _, d in steps]
+    assert states[0].unknown_since == states[1].unknown_since == states[2].unknown_since == T0.isoformat()
+    assert states[3].unknown_since is None
+    assert states[4].unknown_since == steps[4][0].isoformat()
+
+
+def test_the_start_deadline_cancels_a_job_that_never_runs():
+    steps = drive([STARTING] * 200 + [seen(RunStatus.CANCELLED, "Canceled")], state=fresh(timedelta(minutes=10)))
+    cancel_at, cancel = next((now, d) for now, d in steps if isinstance(d, Cancel))
+    assert cancel.reason is ErrorCode.TIMEOUT
+    assert cancel_at == T0 + timedelta(minutes=10)  # polled right at the deadline, not a cap later
+    finish = last(steps)
+    assert (finish.status, finish.error_code) == (RunStatus.FAILED, ErrorCode.TIMEOUT)
+
+
+def test_the_run_deadline_counts_from_the_first_running_and_survives_continue_as_new():
+    state = fresh(timedelta(hours=1), timedelta(hours=1))
+    steps = drive([STARTING] * 40, state=state)
+    now = steps[-1][0] + timedelta(seconds=steps[-1][1].seconds)
+    assert now > T0 + timedelta(minutes=30)
+    first = next_poll(POLICY, steps[-1][1].state, RUNNING, now, "s")
+    assert first.state.run_deadline == (now + timedelta(hours=1)).isoformat()
+    assert first.state.started_at == now.isoformat()
+    carried = PollState.from_dict(json.loads(json.dumps(first.state.to_dict())))
+    more = drive([RUNNING] * 200, state=carried, now=now + timedelta(seconds=first.seconds))
+    cancel_at, cancel = next((at, d) for at, d in more if isinstance(d, Cancel))
+    assert (cancel.reason, cancel_at) == (ErrorCode.TIMEOUT, now + timedelta(hours=1))
+
+
+def test_a_first_running_seen_after_the_start_deadline_counts_from_that_deadline():
+    state = fresh(timedelta(minutes=10), timedelta(hours=1))
+    late = T0 + timedelta(minutes=15)  # polls were held off by a long Retry-After
+    decision = next_poll(POLICY, state, RUNNING, late, "s")
+    assert isinstance(decision, Wait)
+    assert decision.state.run_deadline == (T0 + timedelta(minutes=70)).isoformat()
+
+
+def test_a_run_that_never_ran_stays_under_its_start_deadline_even_when_unknown():
+    policy = replace(POLICY, unknown_budget=10_000)
+    steps = drive([UNKNOWN] * 200, policy, state=fresh(timedelta(minutes=10)))
+    cancel_at, cancel = next((now, d) for now, d in steps if isinstance(d, Cancel))
+    assert (cancel.reason, cancel_at) == (ErrorCode.TIMEOUT, T0 + timedelta(minutes=10))
+
+
+def test_transient_errors_past_the_deadline_still_cancel():
+    state = fresh(timedelta(minutes=1))
+    decision = next_poll(POLICY, state, ERROR, T0 + timedelta(minutes=2), "s")
+    assert isinstance(decision, Cancel) and decision.reason is ErrorCode.TIMEOUT
+
+
+def test_a_terminal_status_past_the_deadline_is_reported_as_it_is():
+    decision = next_poll(POLICY, fresh(timedelta(minutes=1)), seen(RunStatus.SUCCESS), T0 + timedelta(hours=1), "s")
+    assert (decision.status, decision.error_code) == (RunStatus.SUCCESS, None)
+
+
+@pytest.mark.parametrize(
+    ("observation", "status", "code"),
+    [
+        (seen(RunStatus.SUCCESS, "Completed"), RunStatus.SUCCESS, None),
+        (seen(RunStatus.FAILED, "Failed"), RunStatus.FAILED, ErrorCode.REMOTE_FAILED),
+        (seen(RunStatus.FAILED, None, error_code=ErrorCode.NOT_FOUND), RunStatus.FAILED, ErrorCode.NOT_FOUND),
+        (seen(RunStatus.CANCELLED, "Canceled"), RunStatus.CANCELLED, ErrorCode.CANCELLED),
+    ],
+)
+def test_terminal_statuses_finish_with_their_code(observation, status, code):
+    decision = next_poll(POLICY, fresh(), observation, T0, "s")
+    assert isinstance(decision, Finish)
+    assert (decision.status, decision.error_code, decision.state.polls) == (status, code, 1)
+
+
+def test_the_platform_can_ask_for_a_cancel_with_its_own_code():
+    requires_action = seen(RunStatus.RUNNING, "requires_action", error_code=ErrorCode.REQUIRES_ACTION)
+    steps = drive([RUNNING, requires_action, seen(RunStatus.RUNNING, "cancelling"), seen(RunStatus.CANCELLED)])
+    assert [type(d) for _, d in steps] == [Wait, Cancel, Wait, Finish]
+    assert (last(steps).status, last(steps).error_code) == (RunStatus.FAILED, ErrorCode.REQUIRES_ACTION)
+
+
+def test_a_user_cancel_is_confirmed_by_polling_until_the_job_ends():
+    state = drive([RUNNING])[-1][1].state
+    cancel = request_cancel(POLICY, state, T0 + timedelta(seconds=3))
+    assert isinstance(cancel, Cancel)
+    assert (cancel.reason, cancel.seconds) == (ErrorCode.CANCELLED, 5)
+    assert cancel.state.cancel_deadline == (T0 + timedelta(seconds=303)).isoformat()
+    again = request_cancel(POLICY, cancel.state, T0 + timedelta(seconds=4))
+    assert isinstance(again, Wait) and again.state == cancel.state  # no second cancel call
+    steps = drive(
+        [seen(RunStatus.RUNNING, "CancelRequested"), seen(RunStatus.CANCELLED, "Canceled")], state=cancel.state
+    )
+    assert (last(steps).status, last(steps).error_code) == (RunStatus.CANCELLED, ErrorCode.CANCELLED)
+
+
+def test_a_job_that_succeeds_while_being_cancelled_is_a_success():
+    cancel = request_cancel(POLICY, fresh(), T0)
+    decision = next_poll(POLICY, cancel.state, seen(RunStatus.SUCCESS), T0, "s")
+    assert (decision.status, decision.error_code) == (RunStatus.SUCCESS, None)
+
+
+def test_a_job_that_fails_while_being_cancelled_ends_as_the_cancel_meant():
+    cancel = request_cancel(POLICY, fresh(), T0)
+    decision = next_poll(POLICY, cancel.state, seen(RunStatus.FAILED), T0, "s")
+    assert (decision.status, decision.error_code) == (RunStatus.CANCELLED, ErrorCode.CANCELLED)
+
+
+def test_an_unconfirmed_cancel_ends_when_its_budget_does():
+    cancel = request_cancel(POLICY, fresh(), T0, ErrorCode.TIMEOUT)
+    steps = drive([RUNNING] * 100, state=cancel.state, now=T0 + timedelta(seconds=cancel.seconds))
+    assert steps[-1][0] == T0 + timedelta(seconds=300)
+    assert (last(steps).status, last(steps).error_code) == (RunStatus.FAILED, ErrorCode.TIMEOUT)
+
+
+def test_continue_as_new_every_n_polls_and_the_count_carries_on():
+    policy = replace(POLICY, polls_per_execution=4)
+    state, kinds = fresh(), []
+    now = T0
+    for index in range(12):
+        decision = next_poll(policy, state, RUNNING, now, str(index))
+        kinds.append(type(decision).__name__)
+        state = decision.state
+        if isinstance(decision, ContinueAsNew):
+            state = PollState.from_dict(json.loads(json.dumps(state.to_dict())))
+        now += timedelta(seconds=decision.seconds)
+    assert kinds == ["Wait", "Wait", "Wait", "ContinueAsNew"] * 3
+    assert state.polls == 12
+
+
+def test_jitter_is_fixed_by_the_seed():
+    policy = replace(POLICY, jitter=0.5)
+    a = next_poll(policy, fresh(), RUNNING, T0, "3f2a1c9e-0000-5000-8000-000000000001")
+    b = next_poll(policy, fresh(), RUNNING, T0, "3f2a1c9e-0000-5000-8000-000000000001")
+    assert a == b
+    spread = {next_poll(policy, fresh(), RUNNING, T0, f"seed-{i}").seconds for i in range(50)}
+    assert len(spread) == 50
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seed=st.text(max_size=40),
+    attempt=st.integers(0, 10_000),
+    jitter=st.floats(0, 0.99),
+)
+def test_jitter_stays_within_its_bounds(seed, attempt, jitter):
+    policy = replace(POLICY, jitter=jitter, first_interval=2, max_interval=60)
+    state = replace(fresh(), status=RunStatus.RUNNING, remote_status="Running", attempt=attempt)
+    decision = next_poll(policy, state, RUNNING, T0, seed)
+    base = policy.interval(attempt)
+    assert max(MIN_WAIT, base * (1 - jitter)) <= decision.seconds <= base <= 60
+
+
+def test_naive_times_are_taken_as_utc():
+    aware = next_poll(POLICY, fresh(), RUNNING, T0, "s")
+    naive = next_poll(POLICY, fresh(), RUNNING, T0.replace(tzinfo=None), "s")
+    assert aware == naive
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"first_interval": 0.5},
+        {"first_interval": 100, "max_interval": 60},
+        {"growth": 0.9},
+        {"jitter": 1.0},
+        {"transient_budget": -1},
+        {"polls_per_execution": 0},
+    ],
+)
+def test_policy_refuses_nonsense(bad):
+    with pytest.raises(ValueError):
+        PollPolicy(**bad)
+
+
+# ---- whole runs, generated ---------------------------------------------------------------------
+
+active = st.sampled_from(
+    [STARTING, seen(RunStatus.STARTING, "Preparing"), RUNNING, seen(RunStatus.RUNNING, "Finalizing"), UNKNOWN]
+)
+polls = st.one_of(active, active, active, st.just(ERROR), st.builds(TransientError, st.floats(0, 900)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    observations=st.lists(polls, min_size=1, max_size=400),
+    start_timeout=st.integers(1, 240),
+    timeout=st.integers(1, 600),
+    cancel_at=st.none() | st.integers(0, 400),
+)
+def test_no_run_polls_forever_and_the_state_always_round_trips(observations, start_timeout, timeout, cancel_at):
+    policy = replace(POLICY, jitter=0.3, transient_budget=1000, polls_per_execution=25)
+    state = fresh(timedelta(minutes=start_timeout), timedelta(minutes=timeout))
+    # The latest deadline, then at most one Retry-After to notice it, the cancel budget, one more Retry-After.
+    overshoot = policy.cancel_budget + 2 * policy.retry_after_cap
+    limit = T0 + timedelta(minutes=start_timeout + timeout, seconds=overshoot)
+    now, index = T0, 0
+    while True:
+        observation = observations[index % len(observations)]
+        if index == cancel_at:
+            decision = request_cancel(policy, state, now)
+        else:
+            decision = next_poll(policy, state, observation, now, f"uuid-{index}")
+        assert PollState.from_dict(json.loads(json.dumps(decision.state.to_dict()))) == decision.state
+        if isinstance(decision, Finish):
+            break
+        assert decision.seconds >= MIN_WAIT
+        state = decision.state
+        now += timedelta(seconds=decision.seconds)
+        index += 1
+        assert now <= limit, "the run outlived its deadlines"
+    assert decision.status is RunStatus.FAILED or decision.status is RunStatus.CANCELLED
+    assert decision.error_code in {
+        ErrorCode.TIMEOUT,
+        ErrorCode.CANCELLED,
+        ErrorCode.UNKNOWN_STATUS_BUDGET_EXHAUSTED,
+    }
