@@ -1,0 +1,24 @@
+"""Run every benchmark under bench/ and fail if any misses its target."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = ["devhost_overhead.py"]
+
+
+def main() -> int:
+    failed = []
+    for name in BENCHMARKS:
+        print(f"## {name}", flush=True)
+        if subprocess.call([sys.executable, str(HERE / name)]) != 0:
+            failed.append(name)
+    if failed:
+        print(f"targets missed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""The HTTP layer every platform client shares: timeouts, retries as a policy, Retry-After, one error type.
+
+Retries follow urllib3's split by failure kind: a connect error never reached the server, so any
+method may be retried; a read timeout or dropped connection may have reached it, so only idempotent
+methods are; a retryable status (429, 5xx) is retried for idempotent methods, honouring Retry-After.
+A non-idempotent call (a POST that creates something) is never retried blindly: the client that makes
+it reconciles first. Waits inside an activity are short; a longer Retry-After is handed up to the
+orchestrator, which waits on a durable timer instead.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+import requests
+
+log = logging.getLogger("runbridge.http")
+
+
+class ErrorKind(str, Enum):
+    """How a caller should treat a failed call."""
+
+    TRANSIENT = "Transient"  # network trouble or a 5xx: try again later
+    THROTTLED = "Throttled"  # 429 / 503 with Retry-After: try again after the hint
+    NOT_FOUND = "NotFound"  # the thing named does not exist
+    AUTH = "Auth"  # 401/403: credentials or permissions; not fixed by retrying
+    PERMANENT = "Permanent"  # the platform refused the request for good (400, 409, ...)
+
+
+class PlatformError(Exception):
+    """A platform call failed; carries what callers branch on and never a secret."""
+
+    def __init__(self, kind: ErrorKind, message: str, *, code: str | None = None, http_status: int | None = None,
+                 retry_after: float | None = None, operation: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.code = code or kind.value
+        self.http_status = http_status
+        self.retry_after = retry_after
+        self.operation = operation
+
+    @property
+    def transient(self) -> bool:
+        return self.kind in (ErrorKind.TRANSIENT, ErrorKind.THROTTLED)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe summary (it travels through activity results into history)."""
+        return {"kind": self.kind.value, "code": self.code, "message": self.message, "httpStatus": self.http_status,
+                "retryAfter": self.retry_after, "transient": self.transient}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlatformError:
+        return cls(ErrorKind(data["kind"]), data["message"], code=data.get("code"), http_status=data.get("httpStatus"),
+                   retry_after=data.get("retryAfter"))
+
+    def __str__(self) -> str:
+        where = f" ({self.operation})" if self.operation else ""
+        status = f" HTTP {self.http_status}" if self.http_status else ""
+        return f"{self.code}{status}{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Per-kind retry budgets and backoff for one call; immutable, shared by all calls of a client."""
+
+    connect: int = 3  # connection refused / DNS / connect timeout: the server never saw it
+    read: int = 2  # read timeout or dropped connection: the server may have acted
+    status: int = 4  # retryable HTTP statuses
+    backoff_base: float = 0.5  # seconds; doubles per consecutive failure
+    backoff_cap: float = 10.0
+    jitter: float = 0.25  # fraction of the backoff added at random (deterministic per call, see below)
+    retry_after_cap: float = 30.0  # a longer Retry-After is not waited here: the error goes up with the hint
+    retry_statuses: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
+    retry_after_statuses: frozenset[int] = frozenset({413, 429, 503})
+    idempotent_methods: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+NO_RETRY = RetryPolicy(connect=0, read=0, status=0)
+
+
+@dataclass
+class Attempts:
+    """Failures so far in one call, by kind (the mutable side of a RetryPolicy)."""
+
+    connect: int = 0
+    read: int = 0
+    status: int = 0
+    history: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.connect + self.read + self.status
+
+
+def backoff_seconds(policy: RetryPolicy, failures: int, seed: str = "") -> float:
+    """Exponential backoff after `failures` consecutive failures, capped, with seeded jitter."""
+    base = min(policy.backoff_cap, policy.backoff_base * (2 ** max(0, failures - 1)))
+    fraction = int(hashlib.sha256(f"{seed}:{failures}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return min(policy.backoff_cap, base * (1 + policy.jitter * fraction))
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header (seconds or an HTTP date), floored at zero; None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def retry_delay(policy: RetryPolicy, attempts: Attempts, kind: str, method: str, status: int | None,
+                retry_after: float | None, seed: str = "") -> float | None:
+    """How long to wait before trying again, or None to give up. Pure; only the caller sleeps.
+
+    `kind` is "connect", "read" or "status". Reads and statuses are retried only for idempotent
+    methods; Retry-After wins over backoff for the statuses that carry it, and a hint beyond the cap
+    gives up so the orchestrator can wait on a durable timer instead of blocking an activity.
+    """
+    idempotent = method.upper() in policy.idempotent_methods
+    if kind == "connect":
+        used, budget = attempts.connect, policy.connect
+    elif kind == "read":
+        if not idempotent:
+            return None
+        used, budget = attempts.read, policy.read
+    else:
+        if not idempotent or status not in policy.retry_statuses:
+            return None
+        used, budget = attempts.status, policy.status
+    if used >= budget:
+        return None
+    if retry_after is not None and status in policy.retry_after_statuses:
+        return retry_after if retry_after <= policy.retry_after_cap else None
+    return backoff_seconds(policy, attempts.total + 1, seed)
+
+
+ErrorParser = Callable[[requests.Response], tuple[str | None, str]]
+
+
+def default_error_parser(response: requests.Response) -> tuple[str | None, str]:
+    """(code, message) from the common `{"error": {"code", "message"}}` body, else the status text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, (response.reason or f"HTTP {response.status_code}")
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return error.get("code"), str(error.get("message") or response.reason)
+    if isinstance(error, str):
+        return body.get("errorType") or body.get("code"), error
+    return None, response.reason or f"HTTP {response.status_code}"
+
+
+def error_kind(status: int) -> ErrorKind:
+    if status in (429,):
+        return ErrorKind.THROTTLED
+    if status in (408,) or status >= 500:
+        return ErrorKind.TRANSIENT
+    if status == 404:
+        return ErrorKind.NOT_FOUND
+    if status in (401, 403):
+        return ErrorKind.AUTH
+    return ErrorKind.PERMANENT
+
+
+class HttpClient:
+    """One platform endpoint: a requests Session, auth headers, timeouts, retries and error parsing."""
+
+    def __init__(self, base_url: str, *, auth: Callable[[], Mapping[str, str]] | None = None,
+                 retry: RetryPolicy = RetryPolicy(), timeout: tuple[float, float] = (5.0, 30.0),
+                 error_parser: ErrorParser = default_error_parser, session: requests.Session | None = None,
+                 sleep: Callable[[float], None] = time.sleep, user_agent: str = "runbridge/0.1") -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.retry = retry
+        self.timeout = timeout
+        self.error_parser = error_parser
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = user_agent
+        self.sleep = sleep
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
+
+    def request(self, method: str, path: str, *, operation: str, params: Mapping[str, Any] | None = None,
+                json: Any = None, headers: Mapping[str, str] | None = None, retry: RetryPolicy | None = None,
+                allow: tuple[int, ...] = ()) -> requests.Response:
+        """Send one call with retries; return the response (2xx or a status in `allow`) or raise PlatformError."""
+        policy = retry or self.retry
+        attempts = Attempts()
+        url = self.url(path)
+        while True:
+            merged = dict(self.auth() if self.auth else {})
+            merged.update(headers or {})
+            try:
+                response = self.session.request(method, url, params=params, json=json, headers=merged,
+                                                timeout=self.timeout)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                kind = "connect" if _never_sent(exc) else "read"
+                delay = retry_delay(policy, attempts, kind, method, None, None, seed=url)
+                if delay is None:
+                    raise PlatformError(ErrorKind.TRANSIENT, f"{type(exc).__name__} calling the platform",
+                                        code="ConnectionError" if kind == "connect" else "Timeout",
+                                        operation=operation) from None
+                setattr(attempts, kind, getattr(attempts, kind) + 1)
+                attempts.history.append(kind)
+                log.info("%s %s: %s error, retrying in %.1fs", method, operation, kind, delay)
+                self.sleep(delay)
+                continue
+            if response.status_code < 400 or response.status_code in allow:
+                return response
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            delay = retry_delay(policy, attempts, "status", method, response.status_code, retry_after, seed=url)
+            if delay is None:
+                raise self._error(response, retry_after, operation)
+            attempts.status += 1
+            attempts.history.append(str(response.status_code))
+            log.info("%s %s: HTTP %d, retrying in %.1fs", method, operation, response.status_code, delay)
+            self.sleep(delay)
+
+    def _error(self, response: requests.Response, retry_after: float | None, operation: str) -> PlatformError:
+        code, message = self.error_parser(response)
+        kind = error_kind(response.status_code)
+        if kind == ErrorKind.TRANSIENT and retry_after is not None:
+            kind = ErrorKind.THROTTLED
+        return PlatformError(kind, message, code=code, http_status=response.status_code, retry_after=retry_after,
+                             operation=operation)
+
+
+def _never_sent(exc: Exception) -> bool:
+    # requests raises ConnectTimeout, or ConnectionError wrapping a NewConnectionError, when the
+    # connection was never made; anything else may have reached the server.
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    text = repr(exc)
+    return "NewConnectionError" in text or "Connection refused" in text or "NameResolutionError" in text
