@@ -1,0 +1,21 @@
+"""Azure ML simulator: the ARM Jobs API of workspace `sim-ws`, and RunHistory run details, on one port.
+
+Modules: `catalog` (workspace ids, seeded templates, the clone-to-template rule), `jobs` (a job and
+its clock-driven status), `validation` (PUT rules), `wire` (error bodies, resource and run-details
+shapes), `limits` (optional ARM token buckets), `platform` (routes and handlers).
+"""
+
+from simulators.azure_ml.catalog import RESOURCE_GROUP, SUBSCRIPTION, TEMPLATES, WORKSPACE, WORKSPACE_ID
+from simulators.azure_ml.platform import API_VERSIONS, FORBIDDEN_TOKEN, AzureMLPlatform, create
+
+__all__ = [
+    "API_VERSIONS",
+    "FORBIDDEN_TOKEN",
+    "RESOURCE_GROUP",
+    "SUBSCRIPTION",
+    "TEMPLATES",
+    "WORKSPACE",
+    "WORKSPACE_ID",
+    "AzureMLPlatform",
+    "create",
+]
