@@ -6,7 +6,7 @@ registered from sibling modules (durable-functions.md §2.1-2.2).
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import json
 import re
 import sys
@@ -99,12 +99,18 @@ def load_app(folder: str | Path, module_name: str = "function_app", strict: bool
         return cached
     if not (folder / f"{module_name}.py").is_file():
         raise AppLoadError(f"{folder} has no {module_name}.py: point --app at a v2-model Functions app folder")
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+    # Sibling modules of the app import as top-level modules, as under the Functions host.
+    if str(folder) in sys.path:
+        sys.path.remove(str(folder))
+    sys.path.insert(0, str(folder))
     module = sys.modules.get(module_name)
-    if module is None or Path(getattr(module, "__file__", "")).resolve().parent != folder:
-        sys.modules.pop(module_name, None)
-        module = importlib.import_module(module_name)
+    if module is None or Path(getattr(module, "__file__", "") or "").resolve().parent != folder:
+        spec = importlib.util.spec_from_file_location(module_name, folder / f"{module_name}.py")
+        if spec is None or spec.loader is None:
+            raise AppLoadError(f"cannot import {folder / module_name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
     apps = [v for v in vars(module).values() if isinstance(v, FunctionRegister)]
     if not apps:
         raise AppLoadError(f"{module_name}.py defines no FunctionApp/DFApp object at module level")
