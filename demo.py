@@ -38,7 +38,8 @@ def main() -> int:
                 status = requests.get(f"{base}/instances/demo-run", timeout=10).json()
                 view = (status["runtimeStatus"], status.get("customStatus"))
                 if view != last:
-                    print(f"  {host.clock.now():%H:%M:%S} simulated  {status['runtimeStatus']:<9} {status.get('customStatus')}")
+                    print(f"  {host.clock.now():%H:%M:%S} simulated  {status['runtimeStatus']:<9} "
+                          f"{status.get('customStatus')}")
                     last = view
                 if status["runtimeStatus"] in ("Completed", "Failed", "Terminated"):
                     print(f"finished: {status['runtimeStatus']}, output {status['output']}")

@@ -1,4 +1,4 @@
-"""devhost's wall time for monitor-style orchestrations beside the SDK's own replay cost (issue: ≤ 2×).
+"""devhost's wall time for monitor-style orchestrations beside the SDK's own replay cost (target: at most 2x).
 
 The floor replays exactly the histories devhost produced, episode by episode, through the same SDK
 orchestrator handle with no host at all (no storage, no threads, no JSON building: the context text
@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.clock import VirtualClock  # noqa: E402
-from devhost.host import DevHost  # noqa: E402
 from devhost.history import EventType  # noqa: E402
+from devhost.host import DevHost  # noqa: E402
 
 APP = Path(__file__).resolve().parent / "monitor_app"
 

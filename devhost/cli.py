@@ -29,11 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=7071)
     serve.add_argument("--db", default=None, help="SQLite file for instances and history (default: <app>/.devhost/)")
     serve.add_argument("--clock", choices=("real", "virtual"), default="real")
-    serve.add_argument("--time-scale", type=float, default=None, help="with --clock real: simulated seconds per second")
-    serve.add_argument("--time-origin", default=None, help="ISO time the scaled clock counts from (share it between processes)")
+    serve.add_argument("--time-scale", type=float, default=None,
+                       help="with --clock real: simulated seconds per second")
+    serve.add_argument("--time-origin", default=None,
+                       help="ISO time the scaled clock counts from (share it between processes)")
     serve.add_argument("--function-key", default=os.environ.get("DEVHOST_FUNCTION_KEY"),
                        help="require this key on FUNCTION/ADMIN-level routes (default: no key, as Core Tools)")
-    serve.add_argument("--simulate", action="store_true", help="also start the platform simulators and their connections")
+    serve.add_argument("--simulate", action="store_true",
+                       help="also start the platform simulators and their connections")
     serve.add_argument("--verbose", "-v", action="store_true")
     return parser
 

@@ -17,7 +17,7 @@ class Schedule:
         if len(fields) != 6:
             raise ValueError(f"timer schedule {expression!r} must have six fields (second first)")
         self.expression = expression
-        self.sets = [_parse_field(text, low, high) for text, (low, high) in zip(fields, _RANGES)]
+        self.sets = [_parse_field(text, low, high) for text, (low, high) in zip(fields, _RANGES, strict=True)]
 
     def next_after(self, after: datetime) -> datetime:
         """The first time strictly after `after` that the schedule matches."""

@@ -313,7 +313,7 @@ def _interpret_actions(result: dict[str, Any], state: dict[str, Any], now: datet
 def _check_replayed(record: list[Any], action: dict[str, Any], index: int) -> None:
     kind, name = action.get("actionType"), action.get("functionName")
     recorded_kind, recorded_name = record[0], record[1]
-    same_name = kind == CREATE_TIMER or kind == WAIT_EVENT or (name or "").lower() == (recorded_name or "").lower()
+    same_name = kind in (CREATE_TIMER, WAIT_EVENT) or (name or "").lower() == (recorded_name or "").lower()
     if kind != recorded_kind or not same_name:
         raise NonDeterminismError(
             f"action {index} was {_describe(recorded_kind, recorded_name)} in history but the code now "

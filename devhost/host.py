@@ -15,10 +15,10 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 from core.clock import Clock, RealClock, VirtualClock
@@ -316,7 +316,7 @@ class DevHost:
             cancelled_timers=outcome.cancelled_timers, work=outcome.activities,
             children=[(c.instance_id, c.name, c.input_text, c.task_id) for c in outcome.children],
             drop_pending=new_execution is not None)
-        for work_id, (task_id, name, input_text) in zip(work_ids, outcome.activities):
+        for work_id, (task_id, name, input_text) in zip(work_ids, outcome.activities, strict=True):
             self._submit_activity(WorkItem(work_id, inst.id, inst.execution_id, task_id, name, input_text))
 
     def _parent_message(self, child: InstanceRow, status: str, output: Any,

@@ -60,8 +60,8 @@ class EmbeddedQueues:
         """Take up to `limit` visible messages, hiding them for `visibility_seconds` (a lease)."""
         hidden_until = format_time(now + timedelta(seconds=visibility_seconds))
         with self.store.transaction() as db:
-            rows = db.execute("SELECT * FROM queue_messages WHERE queue=? AND visible_at <= ? ORDER BY inserted LIMIT ?",
-                              (queue, format_time(now), limit)).fetchall()
+            rows = db.execute("SELECT * FROM queue_messages WHERE queue=? AND visible_at <= ?"
+                              " ORDER BY inserted LIMIT ?", (queue, format_time(now), limit)).fetchall()
             for row in rows:
                 db.execute("UPDATE queue_messages SET dequeue_count = dequeue_count + 1, visible_at=? WHERE id=?",
                            (hidden_until, row["id"]))

@@ -332,8 +332,8 @@ class Store:
                                    Reason=str(exc), Details=None)
                     self._post(db, inst.id, inst.execution_id, failed, now)
             for task_id, name, input_text in work:
-                cur = db.execute("INSERT INTO work (instance_id, execution_id, task_id, name, input) VALUES (?,?,?,?,?)",
-                                 (inst.id, inst.execution_id, task_id, name, input_text))
+                cur = db.execute("INSERT INTO work (instance_id, execution_id, task_id, name, input)"
+                                 " VALUES (?,?,?,?,?)", (inst.id, inst.execution_id, task_id, name, input_text))
                 work_ids.append(int(cur.lastrowid))
             db.execute("UPDATE instances SET status=?, custom_status=?, output=?, updated=?, state=?, execution_id=?"
                        " WHERE id=?",
@@ -396,8 +396,8 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as db:
-            db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                       (key, value))
+            db.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
+                       " ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
 
     def counts(self) -> dict[str, int]:
         with self._lock:

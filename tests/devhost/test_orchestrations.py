@@ -11,7 +11,7 @@ from devhost.app_loader import AppLoadError, load_app
 from devhost.host import DevHost
 from devhost.http_server import HttpFrontDoor
 
-from .conftest import EPOCH, HERE, as_json
+from .conftest import EPOCH, HERE
 
 
 def test_function_chaining_passes_each_result_to_the_next(served):

@@ -1,0 +1,200 @@
+"""The submit → poll → outputs loop every job type runs (with `yield from`), cancel and timeouts included.
+
+Deterministic: it reads only the context (input, current_utc_datetime, new_uuid, task results) and
+carries out the decisions of `core.poll_policy.next_poll`. The run record (core.run_record) is the
+custom status while the run lives and the output when it ends.
+
+Cancel is never lost:
+- before submit, a zero-length race against the cancel event catches a cancel raised while the run
+  was still pending, so no remote job is made;
+- while waiting, the timer races the cancel event and is cancelled when the event wins;
+- before continue-as-new, the same zero-length race consumes a cancel the SDK had buffered (1.x drops
+  buffered events on continue-as-new, durable-functions.md §4), and events raised during the restart
+  go to the new execution;
+- once a cancel is under way the loop waits on plain timers: the 1.x SDK hands an early event to every
+  later wait of the same name (issue #507), so it never waits for "cancel" twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator
+from datetime import timedelta
+from typing import Any
+
+import azure.durable_functions as df
+
+from core.durations import parse_duration
+from core.parameters import Direction, Parameter, apply_outputs
+from core.poll_policy import (
+    Cancel,
+    ContinueAsNew,
+    Decision,
+    Finish,
+    PollPolicy,
+    PollState,
+    StatusObservation,
+    TransientError,
+    Wait,
+    next_poll,
+    request_cancel,
+)
+from core.run_record import new_run_record
+from core.status import ErrorCode, RunStatus
+
+CANCEL_EVENT = "cancel"
+# Submit is idempotent or reconciled on every platform, so the activity may be retried on transient errors.
+SUBMIT_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=15_000, max_number_of_attempts=4)
+
+
+def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Generator[Any, Any, dict[str, Any]]:
+    """Run one remote job to its end; return the final run record."""
+    data = context.get_input()
+    if isinstance(data, str):  # inputs sent through the SDK client arrive as JSON text (§1.7)
+        data = json.loads(data)
+    request = data["request"]
+    run = data.get("run") or new_run_record(request, _now(context))
+    if data.get("poll") is None:
+        context.set_custom_status(run)
+        if (yield from _cancel_raised(context)):
+            return _end(context, run, RunStatus.CANCELLED, ErrorCode.CANCELLED, "Cancelled before it was submitted.")
+        try:
+            submitted = yield context.call_activity_with_retry("submit_run", SUBMIT_RETRY, {"request": request})
+        except Exception as exc:  # retries spent on transient errors
+            return _end(context, run, RunStatus.FAILED, ErrorCode.SUBMIT_FAILED, _first_line(exc))
+        if not submitted["ok"]:
+            error = submitted["error"]
+            return _end(context, run, RunStatus.FAILED, error["code"], error["message"])
+        run.update(remoteRunId=submitted["remoteRunId"], monitorUrl=submitted["monitorUrl"],
+                   remoteStatus=submitted.get("remoteStatus"))
+        state = PollState.start(context.current_utc_datetime, parse_duration(request["startTimeout"]),
+                                parse_duration(request["timeout"]))
+        decision: Decision | None = None  # poll at once: a job that already ended never waits
+    else:
+        state = PollState.from_dict(data["poll"])
+        decision = Wait(float(data.get("wait") or policy.first_interval), state)
+    cancel_sent = bool(data.get("cancelSent"))
+    while True:
+        if isinstance(decision, Wait):
+            state = decision.state
+            if state.cancel_reason is None:
+                if (yield from _wait_or_cancel(context, decision.seconds)):
+                    decision = request_cancel(policy, state, context.current_utc_datetime)
+                    continue
+            else:
+                yield _timer(context, decision.seconds)
+        elif isinstance(decision, Cancel):
+            state = decision.state
+            if not cancel_sent:
+                result = yield context.call_activity("cancel_run", _payload(request, run))
+                # A transient failure is retried at the next poll; the cancel budget bounds it all.
+                cancel_sent = bool(result["ok"]) or not result.get("transient")
+            yield _timer(context, decision.seconds)
+        elif isinstance(decision, ContinueAsNew):
+            state = decision.state
+            if state.cancel_reason is None and (yield from _cancel_raised(context)):
+                decision = request_cancel(policy, state, context.current_utc_datetime)
+                continue
+            context.set_custom_status(run)
+            context.continue_as_new({"request": request, "run": run, "poll": state.to_dict(),
+                                     "wait": decision.seconds, "cancelSent": cancel_sent})
+            return run
+        elif isinstance(decision, Finish):
+            return (yield from _finish(context, request, run, decision))
+        seen = yield context.call_activity("poll_run", _payload(request, run))
+        decision = next_poll(policy, state, _observation(seen), context.current_utc_datetime, context.new_uuid())
+        _record_poll(run, decision.state, seen)
+        context.set_custom_status(run)
+        if isinstance(decision, Wait) and decision.state.cancel_reason is not None and not cancel_sent:
+            # the cancel call failed transiently: send it again; next_poll's cancel budget bounds this
+            decision = Cancel(decision.state.cancel_reason, decision.seconds, decision.state)
+
+
+def _finish(context: df.DurableOrchestrationContext, request: dict[str, Any], run: dict[str, Any],
+            decision: Finish) -> Generator[Any, Any, dict[str, Any]]:
+    if decision.status is RunStatus.SUCCESS:
+        result = yield context.call_activity("read_outputs", _payload(request, run))
+        if result["ok"]:
+            run["outputs"] = result["outputs"]
+            params = [Parameter(p["name"], Direction.parse(p["direction"]), p.get("value"))
+                      for p in request.get("parameters") or []]
+            run["parameters"] = [p.to_dict() for p in apply_outputs(params, result["outputs"])]
+        return _end(context, run, decision.status, None, None)
+    error = run.get("error")
+    message = error.get("message") if isinstance(error, dict) and decision.status is RunStatus.FAILED else None
+    return _end(context, run, decision.status, decision.error_code, message or _default_message(decision))
+
+
+def _default_message(decision: Finish) -> str:
+    messages = {
+        ErrorCode.TIMEOUT: "The run went past its timeout; the remote job was cancelled.",
+        ErrorCode.CANCELLED: "The run was cancelled.",
+        ErrorCode.TRANSIENT_BUDGET_EXHAUSTED: "The platform kept failing; polling gave up. The remote job may "
+                                              "still be running.",
+        ErrorCode.UNKNOWN_STATUS_BUDGET_EXHAUSTED: "The platform reported a status runbridge does not know for too "
+                                                   "long; the remote job was cancelled.",
+        ErrorCode.REMOTE_FAILED: "The remote job failed.",
+    }
+    code = decision.error_code
+    return messages.get(code, f"The run ended {decision.status.value}.") if code else "The run ended."
+
+
+def _end(context: df.DurableOrchestrationContext, run: dict[str, Any], status: RunStatus,
+         code: ErrorCode | str | None, message: str | None) -> dict[str, Any]:
+    run["status"] = status.value
+    run["error"] = None if code is None else {"code": str(code), "message": message or ""}
+    run["endedAt"] = run.get("endedAt") or _now(context)
+    context.set_custom_status(run)
+    return run
+
+
+def _record_poll(run: dict[str, Any], state: PollState, seen: dict[str, Any]) -> None:
+    run["polls"] = state.polls
+    run["status"] = state.status.value
+    if not seen.get("transient"):
+        run["remoteStatus"] = seen.get("remoteStatus")
+        if seen.get("error"):
+            run["error"] = {"code": seen.get("errorCode") or ErrorCode.REMOTE_FAILED.value, "message": seen["error"]}
+    run["startedAt"] = seen.get("startedAt") or run.get("startedAt") or state.started_at
+    if seen.get("endedAt"):
+        run["endedAt"] = seen["endedAt"]
+
+
+def _observation(seen: dict[str, Any]) -> StatusObservation | TransientError:
+    if seen.get("transient"):
+        return TransientError(seen.get("retryAfter"))
+    code = seen.get("errorCode")
+    return StatusObservation(RunStatus(seen["status"]), seen.get("remoteStatus"), seen.get("retryAfter"),
+                             ErrorCode(code) if code else None)
+
+
+def _payload(request: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    return {"request": request, "remoteRunId": run["remoteRunId"]}
+
+
+def _timer(context: df.DurableOrchestrationContext, seconds: float) -> Any:
+    return context.create_timer(context.current_utc_datetime + timedelta(seconds=seconds))
+
+
+def _wait_or_cancel(context: df.DurableOrchestrationContext, seconds: float) -> Generator[Any, Any, bool]:
+    """Wait `seconds` unless the cancel event comes first; True when it did (the timer is then cancelled)."""
+    timer = _timer(context, seconds)
+    cancel = context.wait_for_external_event(CANCEL_EVENT)
+    winner = yield context.task_any([timer, cancel])
+    if winner == cancel:
+        timer.cancel()
+        return True
+    return False
+
+
+def _cancel_raised(context: df.DurableOrchestrationContext) -> Generator[Any, Any, bool]:
+    """Whether a cancel was already raised (buffered), at the cost of one zero-length timer."""
+    return (yield from _wait_or_cancel(context, 0))
+
+
+def _now(context: df.DurableOrchestrationContext) -> str:
+    return context.current_utc_datetime.isoformat()
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).split("\n")[0].strip() or type(exc).__name__

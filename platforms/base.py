@@ -1,0 +1,96 @@
+"""The shape every platform client has (same verbs everywhere) and the plain results they return.
+
+A client talks to one platform for one connection. It has no loops over time, no sleeps, no Durable
+imports and no settings reads: the connection is handed in, the waiting is the orchestrator's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from core.run_request import RunRequest
+from core.status import ErrorCode, RunStatus
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What a submit made: the remote run's id and where a person can watch it."""
+
+    remote_run_id: str
+    monitor_url: str | None = None
+    remote_status: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoteState:
+    """One look at a remote run: its mapped status, the platform's own word, times and error."""
+
+    status: RunStatus
+    remote_status: str | None
+    started_at: str | None = None
+    ended_at: str | None = None
+    error: str | None = None
+    error_code: ErrorCode | None = None  # on an active status: cancel with this code (see core.poll_policy)
+
+
+@dataclass(frozen=True)
+class JobParameter:
+    """A parameter a job declares, for import into a scheduler."""
+
+    name: str
+    direction: str
+    type: str = "string"
+    required: bool = False
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """A runnable job: a template pipeline job, an agent, a pipeline."""
+
+    job: str
+    display_name: str | None = None
+    description: str | None = None
+    parameters: list[JobParameter] = field(default_factory=list)
+    monitor_url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"job": self.job, "displayName": self.display_name, "description": self.description,
+                "parameters": [asdict(p) for p in self.parameters], "monitorUrl": self.monitor_url}
+
+
+@dataclass(frozen=True)
+class JobsPage:
+    jobs: list[JobInfo]
+    next_page: str | None = None
+
+
+class PlatformClient(Protocol):
+    """The verbs every platform client offers (STYLE.md "One client shape")."""
+
+    def check_request(self, request: RunRequest) -> None:
+        """Raise core.errors.ValidationError if the platform cannot run this request (unknown job, input)."""
+        ...
+
+    def submit(self, request: RunRequest, run_id: str) -> Submitted:
+        """Start the remote job for `run_id`, or find the one this run already started."""
+        ...
+
+    def get_state(self, remote_run_id: str) -> RemoteState:
+        ...
+
+    def cancel(self, remote_run_id: str) -> None:
+        """Ask the platform to stop the run; the caller polls until it confirms."""
+        ...
+
+    def outputs(self, remote_run_id: str, request: RunRequest) -> Mapping[str, str]:
+        """The run's outputs by parameter name (only those the platform produced)."""
+        ...
+
+    def list_jobs(self, page_token: str | None = None) -> JobsPage:
+        ...
+
+    def monitor_url(self, remote_run_id: str) -> str | None:
+        ...

@@ -1,0 +1,1 @@
+"""HTTP and queue starters: validate through core, start or query orchestrations, answer JSON."""
