@@ -63,6 +63,7 @@ class DevHost:
         self.loop = invoke.EventLoopThread()
         self._wake = threading.Condition()
         self._stopping = threading.Event()
+        self._held = threading.Event()
         self._inflight: set[int] = set()
         self._busy = 0
         self._dispatcher: threading.Thread | None = None
@@ -197,6 +198,18 @@ class DevHost:
             with self._wake:
                 self._wake.wait(0.02)
 
+    def hold(self, held: bool = True) -> None:
+        """Stop (or restart) running episodes and triggers; starts, events and HTTP calls still land.
+
+        Lets a test put several messages in an instance's inbox before its next episode, e.g. a cancel
+        raised before the first episode runs.
+        """
+        if held:
+            self._held.set()
+        else:
+            self._held.clear()
+            self._notify()
+
     def set_time_limit(self, limit: datetime | None) -> None:
         """With a virtual clock: let automatic time jumps go up to `limit` (None: no limit)."""
         if isinstance(self.clock, VirtualClock):
@@ -235,6 +248,8 @@ class DevHost:
             self._wait_for_work()
 
     def _run_ready(self) -> bool:
+        if self._held.is_set():
+            return False
         started = self.triggers.poll()
         ready = self.store.ready_instances(self.clock.now(), set())
         for instance_id in ready:
@@ -256,7 +271,7 @@ class DevHost:
         due_text = self._next_due()
         now = self.clock.now()
         if isinstance(self.clock, VirtualClock):
-            if due_text and not self._inflight and not self.triggers.busy():
+            if due_text and not self._inflight and not self.triggers.busy() and not self._held.is_set():
                 due = parse_time(due_text)
                 if self.clock.advance_to(due) > now:
                     self.store.set_meta("virtual_now", format_time(self.clock.now()))

@@ -4,15 +4,17 @@ Deterministic: it reads only the context (input, current_utc_datetime, new_uuid,
 carries out the decisions of `core.poll_policy.next_poll`. The run record (core.run_record) is the
 custom status while the run lives and the output when it ends.
 
-Cancel is never lost:
-- before submit, a zero-length race against the cancel event catches a cancel raised while the run
-  was still pending, so no remote job is made;
-- while waiting, the timer races the cancel event and is cancelled when the event wins;
-- before continue-as-new, the same zero-length race consumes a cancel the SDK had buffered (1.x drops
-  buffered events on continue-as-new, durable-functions.md §4), and events raised during the restart
-  go to the new execution;
-- once a cancel is under way the loop waits on plain timers: the 1.x SDK hands an early event to every
-  later wait of the same name (issue #507), so it never waits for "cancel" twice.
+Cancel is never lost. Each execution makes ONE waiter for the cancel event and races every timer
+against that same task. A fresh waiter per wait would not do: a waiter that lost an earlier race stays
+registered with the SDK, and an event raised later (say during an activity) would complete that stale
+waiter and vanish. With one waiter:
+- before submit, a zero-length race registers it, so a cancel raised while the run was still pending is
+  seen and no remote job is made;
+- a cancel raised at any later time completes the waiter, and the next race returns it at once (the
+  timer is then cancelled);
+- before continue-as-new the waiter is checked, so a cancel consumed by this execution is acted on;
+  events raised during the restart go to the new execution, whose first wait registers its own waiter
+  (1.x drops only events the SDK buffered without a waiter, durable-functions.md §4 and issue #507).
 """
 
 from __future__ import annotations
@@ -40,11 +42,11 @@ from core.poll_policy import (
     request_cancel,
 )
 from core.run_record import new_run_record
-from core.status import ErrorCode, RunStatus
+from core.status import ErrorCode, RunStatus, is_terminal
 
 CANCEL_EVENT = "cancel"
 # Submit is idempotent or reconciled on every platform, so the activity may be retried on transient errors.
-SUBMIT_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=15_000, max_number_of_attempts=4)
+SUBMIT_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=30_000, max_number_of_attempts=5)
 
 
 def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Generator[Any, Any, dict[str, Any]]:
@@ -54,9 +56,10 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
         data = json.loads(data)
     request = data["request"]
     run = data.get("run") or new_run_record(request, _now(context))
+    cancel_event = context.wait_for_external_event(CANCEL_EVENT)
     if data.get("poll") is None:
         context.set_custom_status(run)
-        if (yield from _cancel_raised(context)):
+        if (yield from _wait_or_cancel(context, cancel_event, 0)):
             return _end(context, run, RunStatus.CANCELLED, ErrorCode.CANCELLED, "Cancelled before it was submitted.")
         try:
             submitted = yield context.call_activity_with_retry("submit_run", SUBMIT_RETRY, {"request": request})
@@ -78,7 +81,7 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
         if isinstance(decision, Wait):
             state = decision.state
             if state.cancel_reason is None:
-                if (yield from _wait_or_cancel(context, decision.seconds)):
+                if (yield from _wait_or_cancel(context, cancel_event, decision.seconds)):
                     decision = request_cancel(policy, state, context.current_utc_datetime)
                     continue
             else:
@@ -92,7 +95,7 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
             yield _timer(context, decision.seconds)
         elif isinstance(decision, ContinueAsNew):
             state = decision.state
-            if state.cancel_reason is None and (yield from _cancel_raised(context)):
+            if state.cancel_reason is None and cancel_event.is_completed:
                 decision = request_cancel(policy, state, context.current_utc_datetime)
                 continue
             context.set_custom_status(run)
@@ -150,7 +153,8 @@ def _end(context: df.DurableOrchestrationContext, run: dict[str, Any], status: R
 
 def _record_poll(run: dict[str, Any], state: PollState, seen: dict[str, Any]) -> None:
     run["polls"] = state.polls
-    run["status"] = state.status.value
+    if not is_terminal(state.status):  # a terminal status is published by _end, once outputs are in
+        run["status"] = state.status.value
     if not seen.get("transient"):
         run["remoteStatus"] = seen.get("remoteStatus")
         if seen.get("error"):
@@ -176,20 +180,15 @@ def _timer(context: df.DurableOrchestrationContext, seconds: float) -> Any:
     return context.create_timer(context.current_utc_datetime + timedelta(seconds=seconds))
 
 
-def _wait_or_cancel(context: df.DurableOrchestrationContext, seconds: float) -> Generator[Any, Any, bool]:
-    """Wait `seconds` unless the cancel event comes first; True when it did (the timer is then cancelled)."""
+def _wait_or_cancel(context: df.DurableOrchestrationContext, cancel_event: Any,
+                    seconds: float) -> Generator[Any, Any, bool]:
+    """Wait `seconds` unless the cancel event came or comes first; True when it did (timer cancelled)."""
     timer = _timer(context, seconds)
-    cancel = context.wait_for_external_event(CANCEL_EVENT)
-    winner = yield context.task_any([timer, cancel])
-    if winner == cancel:
+    winner = yield context.task_any([timer, cancel_event])
+    if winner == cancel_event:
         timer.cancel()
         return True
     return False
-
-
-def _cancel_raised(context: df.DurableOrchestrationContext) -> Generator[Any, Any, bool]:
-    """Whether a cancel was already raised (buffered), at the cost of one zero-length timer."""
-    return (yield from _wait_or_cancel(context, 0))
 
 
 def _now(context: df.DurableOrchestrationContext) -> str:

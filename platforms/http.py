@@ -85,6 +85,10 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(connect=0, read=0, status=0)
+# What activities use: only a connection that never reached the server is retried on the spot, briefly.
+# Everything else goes up as a transient PlatformError (with its Retry-After), and the orchestrator waits
+# on a durable timer: no activity sleeps through a throttle, and virtual time stays virtual in tests.
+IN_ACTIVITY = RetryPolicy(connect=2, read=0, status=0, backoff_base=0.1, backoff_cap=0.5)
 
 
 @dataclass

@@ -54,11 +54,13 @@ class Simulation:
 
 
 def start_simulation(clock: Clock, environ: MutableMapping[str, str], ports: dict[str, int] | None = None,
-                     **options: dict) -> Simulation:
-    """Start each simulator whose module exists (default ports 7101-7103; 0 picks a free one) and write
-    `CONNECTIONS__<name>__*` settings for it into `environ`."""
+                     only: tuple[str, ...] | None = None, **options: dict) -> Simulation:
+    """Start each simulator whose module exists (default ports 7101-7103; 0 picks a free one), or those in
+    `only`, and write `CONNECTIONS__<name>__*` settings for it into `environ`."""
     simulation = Simulation()
     for platform, (connection, settings_for) in CATALOG.items():
+        if only is not None and platform not in only:
+            continue
         port = (ports or {}).get(platform, PLATFORMS[platform].default_port)
         try:
             server = create_server(platform, clock, port=port, **options.get(platform, {}))

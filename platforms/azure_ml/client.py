@@ -17,7 +17,7 @@ from core.run_request import RunRequest
 from core.status import ErrorCode, RunStatus, map_status
 from platforms.auth import BearerToken, credential_for
 from platforms.base import JobInfo, JobParameter, JobsPage, RemoteState, Submitted
-from platforms.http import ErrorKind, HttpClient, PlatformError, RetryPolicy
+from platforms.http import IN_ACTIVITY, ErrorKind, HttpClient, PlatformError, RetryPolicy
 
 from .clone import RUN_ID_TAG, build_clone, job_name, literal_problem
 
@@ -234,5 +234,5 @@ def create_client(connection: Connection) -> AzureMLClient:
     credential = credential_for(s, arm_endpoint)
     arm_token = BearerToken(credential, arm_endpoint.rstrip("/") + "/.default")
     ml_token = BearerToken(credential_for(s, s["historyEndpoint"]), ML_SCOPE)
-    return AzureMLClient(connection, HttpClient(arm_endpoint, auth=arm_token.headers),
-                         HttpClient(s["historyEndpoint"], auth=ml_token.headers), ml_token.token)
+    return AzureMLClient(connection, HttpClient(arm_endpoint, auth=arm_token.headers, retry=IN_ACTIVITY),
+                         HttpClient(s["historyEndpoint"], auth=ml_token.headers, retry=IN_ACTIVITY), ml_token.token)
