@@ -58,7 +58,7 @@ def submit_run(payload: dict[str, Any]) -> dict[str, Any]:
             raise TransientSubmitError(str(exc)) from None
         return {"ok": False, "error": _error(_platform_code(exc), str(exc))}
     return {"ok": True, "remoteRunId": submitted.remote_run_id, "monitorUrl": submitted.monitor_url,
-            "remoteStatus": submitted.remote_status}
+            "remoteStatus": submitted.remote_status, "outputs": dict(submitted.outputs)}
 
 
 @bp.activity_trigger(input_name="payload", activity="poll_run")

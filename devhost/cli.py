@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="require this key on FUNCTION/ADMIN-level routes (default: no key, as Core Tools)")
     serve.add_argument("--simulate", action="store_true",
                        help="also start the platform simulators and their connections")
+    serve.add_argument("--sim-ports", default=None,
+                       help="with --simulate: azure_ml,foundry_agents,abacus ports (default 7101,7102,7103; 0 = any)")
     serve.add_argument("--verbose", "-v", action="store_true")
     return parser
 
@@ -58,7 +60,14 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             print("--simulate: the platform simulators are not available in this checkout", file=sys.stderr)
             return 2
-        simulation = start_simulation(clock, os.environ)
+        ports = None
+        if args.sim_ports:
+            values = [int(p) for p in args.sim_ports.split(",")]
+            values += [values[-1]] * (3 - len(values))
+            ports = dict(zip(("azure_ml", "foundry_agents", "abacus"), values, strict=False))
+        simulation = start_simulation(clock, os.environ, ports=ports)
+        for platform, server in simulation.servers.items():
+            print(f"  simulator {platform}: {server.url}")
     try:
         host = DevHost(app_dir, db_path=db, clock=clock)
     except AppLoadError as exc:

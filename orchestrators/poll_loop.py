@@ -69,7 +69,7 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
             error = submitted["error"]
             return _end(context, run, RunStatus.FAILED, error["code"], error["message"])
         run.update(remoteRunId=submitted["remoteRunId"], monitorUrl=submitted["monitorUrl"],
-                   remoteStatus=submitted.get("remoteStatus"))
+                   remoteStatus=submitted.get("remoteStatus"), outputs=dict(submitted.get("outputs") or {}))
         state = PollState.start(context.current_utc_datetime, parse_duration(request["startTimeout"]),
                                 parse_duration(request["timeout"]))
         decision: Decision | None = None  # poll at once: a job that already ended never waits
@@ -115,13 +115,15 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
 
 def _finish(context: df.DurableOrchestrationContext, request: dict[str, Any], run: dict[str, Any],
             decision: Finish) -> Generator[Any, Any, dict[str, Any]]:
+    """Read outputs on Success, write every known output back to the parameters, publish the end."""
     if decision.status is RunStatus.SUCCESS:
         result = yield context.call_activity("read_outputs", _payload(request, run))
         if result["ok"]:
-            run["outputs"] = result["outputs"]
-            params = [Parameter(p["name"], Direction.parse(p["direction"]), p.get("value"))
-                      for p in request.get("parameters") or []]
-            run["parameters"] = [p.to_dict() for p in apply_outputs(params, result["outputs"])]
+            run["outputs"] = {**run.get("outputs", {}), **result["outputs"]}
+    params = [Parameter(p["name"], Direction.parse(p["direction"]), p.get("value"))
+              for p in request.get("parameters") or []]
+    run["parameters"] = [p.to_dict() for p in apply_outputs(params, run.get("outputs") or {})]
+    if decision.status is RunStatus.SUCCESS:
         return _end(context, run, decision.status, None, None)
     error = run.get("error")
     message = error.get("message") if isinstance(error, dict) and decision.status is RunStatus.FAILED else None

@@ -21,6 +21,7 @@ class Submitted:
     remote_run_id: str
     monitor_url: str | None = None
     remote_status: str | None = None
+    outputs: Mapping[str, str] = field(default_factory=dict)  # outputs known at submit (an agent's thread id)
 
 
 @dataclass(frozen=True)

@@ -93,3 +93,24 @@ def test_a_restarted_virtual_clock_resumes_from_the_log_and_timers_keep_their_ti
                                                 "2026-01-01T06:00:00"]
     finally:
         close(second)
+
+
+def test_serve_simulate_runs_a_pipeline_through_the_public_api(tmp_path):
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT_DIR)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devhost", "serve", "--port", str(port), "--db", str(tmp_path / "h.sqlite"),
+         "--clock", "real", "--time-scale", "600", "--simulate", "--sim-ports", "0"],
+        cwd=ROOT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_until(lambda: _listening(port), 20, "host to listen")
+        body = {"jobType": "azureml_pipeline", "connection": "azureml-sim", "job": "train-pipeline", "runId": "cli-1"}
+        assert requests.post(f"http://127.0.0.1:{port}/api/runs", json=body, timeout=10).status_code == 202
+        run = wait_until(lambda: (r := requests.get(f"http://127.0.0.1:{port}/api/runs/cli-1", timeout=5).json())
+                         and r["status"] in ("Success", "Failed", "Cancelled") and r, 30, "run to end")
+        assert run["status"] == "Success" and run["outputs"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=10)
+    assert "simulator azure_ml: http://127.0.0.1:" in output
+    assert process.returncode == 0
