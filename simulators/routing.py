@@ -20,7 +20,11 @@ UNMATCHED = "(unmatched)"
 
 
 class Response(NamedTuple):
-    """What a handler returns: HTTP status, a JSON-serialisable body (None: no body) and headers."""
+    """What a handler returns: HTTP status, a JSON-serialisable body (None: no body) and headers.
+
+    A `bytes` body is sent unchanged (for non-JSON answers such as a gateway's HTML error page), with
+    the Content-Type given in `headers` (default `text/plain`).
+    """
 
     status: int
     body: Any = None

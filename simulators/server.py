@@ -425,13 +425,19 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _serve
 
     def _write(self, response: Response) -> None:
-        body = b"" if response.body is None else json.dumps(response.body).encode()
+        # A `bytes` body goes out as it is (a gateway's HTML error page, say), typed by the response's own
+        # Content-Type header or as text; any other body is JSON.
+        raw = isinstance(response.body, (bytes, bytearray))
+        body = bytes(response.body) if raw else (b"" if response.body is None else json.dumps(response.body).encode())
+        headers = response.headers or {}
+        typed = any(name.lower() == "content-type" for name in headers)
         try:
             self.send_response(response.status)
-            for name, value in (response.headers or {}).items():
+            for name, value in headers.items():
                 self.send_header(name, value)
-            if body:
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+            if body and not typed:
+                content_type = "text/plain; charset=utf-8" if raw else "application/json; charset=utf-8"
+                self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
