@@ -122,7 +122,8 @@ def test_errors_carry_the_platform_code_kind_and_retry_after(server):
     with pytest.raises(PlatformError) as caught:
         client(server, IN_ACTIVITY, []).request("GET", "/x", operation="Get")
     error = caught.value
-    assert (error.kind, error.code, error.http_status, error.retry_after) == (ErrorKind.THROTTLED, "ServiceError", 503, 9.0)
+    expected = (ErrorKind.THROTTLED, "ServiceError", 503, 9.0)
+    assert (error.kind, error.code, error.http_status, error.retry_after) == expected
     assert error.transient and "t0k" not in str(error)
     _Script.script = [(404, {}, b'{"error": {"code": "UserError", "message": "Job x not found."}}')]
     with pytest.raises(PlatformError) as caught:
