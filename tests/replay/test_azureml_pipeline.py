@@ -1,0 +1,152 @@
+"""Replay ladder for the azureml_pipeline orchestrator through the real SDK handle, no host.
+
+Each rung adds one episode's events and asserts the whole new action list (durable-python's
+orchestrator tests, STYLE.md §3 and §8), then the hard rungs: a cancel raised before the first wait,
+a cancel that arrives in a continued-as-new execution, and the timer cancelled when the cancel wins.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import azure.durable_functions as df
+
+from orchestrators.azureml_pipeline import POLICY
+from orchestrators.poll_loop import run_job
+from tests.support.history import EPOCH, HistoryBuilder, flat_actions, run
+
+REQUEST = {"jobType": "azureml_pipeline", "connection": "azureml-sim", "job": "train-pipeline", "runId": "run-1",
+           "parameters": [{"name": "model_uri", "direction": "Output"}], "timeout": "PT6H", "startTimeout": "PT1H"}
+SUBMITTED = {"ok": True, "remoteRunId": "runbridge-run-1", "monitorUrl": "https://ml.azure.com/runs/x",
+             "remoteStatus": "NotStarted", "outputs": {}}
+
+
+def orchestrator(context):
+    return (yield from run_job(context, POLICY))
+
+
+HANDLE = df.Orchestrator.create(orchestrator)
+
+
+def started() -> HistoryBuilder:
+    return HistoryBuilder().add_orchestrator_started().add_execution_started("azureml_pipeline",
+                                                                             {"request": REQUEST})
+
+
+def kinds(state) -> list:
+    return [(a["actionType"], a.get("functionName") or a.get("externalEventName")) for a in flat_actions(state)]
+
+
+def test_rung_1_start_races_a_zero_timer_against_the_cancel_event():
+    state = run(HANDLE, started())
+    assert state["isDone"] is False
+    assert kinds(state) == [(5, None), (6, "cancel")]
+    assert flat_actions(state)[0]["fireAt"].startswith("2026-02-01T00:00:00")
+    assert state["customStatus"]["status"] == "Starting" and state["customStatus"]["id"] == "run-1"
+
+
+def _after_submit() -> HistoryBuilder:
+    b = started().add_timer_created(0, EPOCH).add_orchestrator_completed()
+    b.add_orchestrator_started().add_timer_fired(0, EPOCH).add_task_scheduled(1, "submit_run")
+    b.add_orchestrator_completed().step(2).add_orchestrator_started().add_task_completed(1, SUBMITTED)
+    return b
+
+
+def test_rung_2_then_submit_with_a_retry_policy():
+    b = started().add_timer_created(0, EPOCH).add_orchestrator_completed()
+    state = run(HANDLE, b.add_orchestrator_started().add_timer_fired(0, EPOCH))
+    new = flat_actions(state)[2:]
+    assert [(a["actionType"], a["functionName"]) for a in new] == [(1, "submit_run")]
+    assert new[0]["retryOptions"]["maxNumberOfAttempts"] >= 3
+
+
+def test_rung_3_a_submitted_job_is_polled_at_once():
+    state = run(HANDLE, _after_submit())
+    assert kinds(state)[-1] == (0, "poll_run")
+    assert state["customStatus"]["remoteRunId"] == "runbridge-run-1"
+
+
+def _polled(status: str, remote: str) -> HistoryBuilder:
+    b = _after_submit().add_task_scheduled(2, "poll_run").add_orchestrator_completed().step(1)
+    return b.add_orchestrator_started().add_task_completed(2, {"status": status, "remoteStatus": remote})
+
+
+def test_rung_4_a_running_job_waits_on_a_timer_raced_against_cancel():
+    state = run(HANDLE, _polled("Running", "Running"))
+    actions = flat_actions(state)
+    assert actions[-1]["actionType"] == 5 and actions[-1]["isCanceled"] is False
+    assert sum(1 for a in actions if a["actionType"] == 6) == 1  # one cancel waiter, reused by every wait
+    assert state["customStatus"]["status"] == "Running" and state["customStatus"]["remoteStatus"] == "Running"
+    assert state["customStatus"]["polls"] == 1
+
+
+def test_rung_5_cancel_event_wins_cancels_the_timer_and_the_remote_job():
+    b = _polled("Running", "Running").add_timer_created(3, EPOCH + timedelta(seconds=8))
+    b.add_orchestrator_completed().step(1).add_orchestrator_started().add_event_raised("cancel", {"reason": "x"})
+    state = run(HANDLE, b)
+    actions = flat_actions(state)
+    timer = [a for a in actions if a["actionType"] == 5][-1]
+    assert timer["isCanceled"] is True
+    assert actions[-1]["functionName"] == "cancel_run"
+
+
+def test_rung_6_a_terminal_poll_reads_outputs_then_ends_success():
+    b = _polled("Success", "Completed").add_task_scheduled(3, "read_outputs").add_orchestrator_completed()
+    b.step(1).add_orchestrator_started().add_task_completed(3, {"ok": True, "outputs": {"model_uri": "azureml://m"}})
+    state = run(HANDLE, b)
+    assert state["isDone"] is True
+    output = state["output"]
+    assert output["status"] == "Success" and output["outputs"] == {"model_uri": "azureml://m"}
+    assert output["parameters"] == [{"name": "model_uri", "direction": "Output", "value": "azureml://m"}]
+
+
+def test_rung_7_a_permanent_submit_failure_ends_failed_with_its_code():
+    b = started().add_timer_created(0, EPOCH).add_orchestrator_completed()
+    b.add_orchestrator_started().add_timer_fired(0, EPOCH).add_task_scheduled(1, "submit_run")
+    b.add_orchestrator_completed().add_orchestrator_started()
+    b.add_task_completed(1, {"ok": False, "error": {"code": "InvalidParameter", "message": "bad input"}})
+    state = run(HANDLE, b)
+    assert state["isDone"] is True
+    assert state["output"]["status"] == "Failed" and state["output"]["error"]["code"] == "InvalidParameter"
+
+
+def test_hard_rung_a_cancel_raised_before_the_first_wait_makes_no_remote_job():
+    state = run(HANDLE, started().add_event_raised("cancel", None))
+    assert state["isDone"] is True
+    assert state["output"]["status"] == "Cancelled" and state["output"]["remoteRunId"] is None
+    assert not [a for a in flat_actions(state) if a["actionType"] in (0, 1)]  # no activity at all
+
+
+def test_hard_rung_a_cancel_in_a_continued_execution_is_seen_by_its_first_wait():
+    poll = {"start_deadline": (EPOCH + timedelta(hours=1)).isoformat(), "run_timeout": 21600.0,
+            "status": "Running", "remote_status": "Running", "polls": 50,
+            "run_deadline": (EPOCH + timedelta(hours=6)).isoformat()}
+    run_record = {"id": "run-1", "status": "Running", "remoteRunId": "runbridge-run-1", "outputs": {}}
+    b = HistoryBuilder().add_orchestrator_started()
+    b.add_execution_started("azureml_pipeline", {"request": REQUEST, "run": run_record, "poll": poll, "wait": 30})
+    b.add_event_raised("cancel", None)  # raised while the old execution was restarting
+    state = run(HANDLE, b)
+    actions = flat_actions(state)
+    assert actions[0]["actionType"] == 5 and actions[0]["isCanceled"] is True
+    assert actions[-1]["functionName"] == "cancel_run"
+
+
+def test_hard_rung_continue_as_new_every_n_polls_carries_the_state():
+    b = _after_submit()
+    seq, polls = 2, 0
+    state = None
+    while True:
+        b.add_task_scheduled(seq, "poll_run").add_orchestrator_completed().step(1).add_orchestrator_started()
+        b.add_task_completed(seq, {"status": "Running", "remoteStatus": "Running"})
+        polls += 1
+        state = run(HANDLE, b)
+        if state["isDone"]:
+            break
+        fire = flat_actions(state)[-1]
+        assert fire["actionType"] == 5
+        b.add_timer_created(seq + 1, EPOCH).add_orchestrator_completed().step(60).add_orchestrator_started()
+        b.add_timer_fired(seq + 1, EPOCH)
+        seq += 2
+    assert polls == POLICY.polls_per_execution
+    new_input = next(a for a in flat_actions(state) if a["actionType"] == 4)["input"]
+    assert '"polls": 50' in new_input and '"runbridge-run-1"' in new_input
