@@ -1,10 +1,14 @@
 # Two commands on a fresh machine with python3 and make: `make demo` and `make test`.
+# With Node.js and npm present, setup also installs Azurite (package.json) for the Azure Storage queue
+# tests and `devhost serve --azurite`; without them it says so and those tests are skipped.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+NPM    := $(shell command -v npm 2>/dev/null)
+NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: setup demo test lint serve bench clean
+.PHONY: setup node-tools demo test lint serve serve-azurite bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,7 +16,22 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) node-tools
+
+ifeq ($(NPM),)
+node-tools:
+	@echo "setup: npm not found: Azurite is not installed, so the Azure Storage queue tests will be skipped" \
+	      "and devhost keeps queue triggers on its embedded queue (install Node.js 20+ with npm to run them)."
+else
+node-tools: $(NODE_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	@if npm ci --no-audit --no-fund --loglevel=error; then \
+	  rm -f node_modules/.installed-*; touch $@; \
+	else \
+	  echo "setup: npm ci failed: Azurite is not installed; the Azure Storage queue tests will be skipped."; \
+	fi
+endif
 
 demo: setup
 	$(BIN)/python -m demo
@@ -26,8 +45,11 @@ lint: setup
 serve: setup
 	$(BIN)/python -m devhost serve --simulate
 
+serve-azurite: setup
+	$(BIN)/python -m devhost serve --simulate --azurite
+
 bench: setup
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .devhost .pytest_cache .ruff_cache
+	rm -rf $(VENV) .devhost .pytest_cache .ruff_cache node_modules

@@ -1,8 +1,11 @@
 """`make demo`: real runs on the embedded default, devhost + simulators, with time sped up 600 times.
 
-Three azureml_pipeline runs go through the public HTTP API exactly as a scheduler would send them: one
-that succeeds with its outputs written back, one that fails with the remote error shown, and one that is
-cancelled while running. Each run's status changes are printed as they happen, with its monitor link.
+Everything goes through the public HTTP API exactly as a scheduler would send it:
+- three azureml_pipeline runs: one succeeds with its outputs written back, one fails with the remote
+  error shown, one is cancelled while running;
+- a chain of two foundry_agent runs, the second continuing the first one's thread (its thread_id input is
+  bound to the first run's thread_id output), and one agent run cancelled while it works.
+Each run's status changes are printed as they happen, with its monitor link.
 """
 
 from __future__ import annotations
@@ -33,6 +36,23 @@ def pipeline(run_id: str, job: str, parameters: list[dict[str, Any]] | None = No
             "parameters": parameters or [], "timeout": "PT12H"}
 
 
+def agent(run_id: str, agent_id: str, message: str) -> dict[str, Any]:
+    return {"jobType": "foundry_agent", "connection": "foundry-sim", "job": agent_id, "runId": run_id,
+            "parameters": [{"name": "user_message", "value": message, "direction": "Input"},
+                           {"name": "thread_id", "direction": "InputOutput"},
+                           {"name": "response", "direction": "Output"}]}
+
+
+ECHO_AGENT = "asst_echo00000000000000000000"
+SLOW_AGENT = "asst_slow00000000000000000000"
+CHAT = {"chainId": "demo-chat", "steps": [
+    {"name": "ask", **{k: v for k, v in agent("x", ECHO_AGENT, "What is runbridge?").items() if k != "runId"}},
+    {"name": "follow_up", "jobType": "foundry_agent", "connection": "foundry-sim", "job": ECHO_AGENT,
+     "parameters": [{"name": "user_message", "value": "And what does it run?", "direction": "Input"},
+                    {"name": "thread_id", "direction": "InputOutput", "value": {"from": "ask", "output": "thread_id"}},
+                    {"name": "response", "direction": "Output"}]},
+]}
+
 RUNS = [
     (pipeline("demo-train", "train-pipeline", [
         {"name": "learning_rate", "value": "0.02", "direction": "Input"},
@@ -41,10 +61,11 @@ RUNS = [
         {"name": "accuracy", "direction": "Output"}]), None),
     (pipeline("demo-failing", "failing-pipeline"), None),
     (pipeline("demo-cancelled", "long-pipeline"), "cancel once Running"),
+    (agent("demo-agent-cancelled", SLOW_AGENT, "Think slowly about this."), "cancel once Running"),
 ]
 
 
-def watch(api: str, body: dict[str, Any], cancel_when_running: bool, clock: ScaledClock, lines: list[str],
+def watch(api: str, body: dict[str, Any], cancel_when_running: bool, clock: ScaledClock,
           lock: threading.Lock) -> dict[str, Any]:
     """Start one run and print each change of its status until it ends."""
     run_id = body["runId"]
@@ -57,16 +78,32 @@ def watch(api: str, body: dict[str, Any], cancel_when_running: bool, clock: Scal
         view = (run["status"], run["remoteStatus"])
         if view != last:
             with lock:
-                print(f"  [{clock.now():%H:%M:%S} sim] {run_id:<15} {run['status']:<9} remote={run['remoteStatus']}",
+                print(f"  [{clock.now():%H:%M:%S} sim] {run_id:<20} {run['status']:<9} remote={run['remoteStatus']}",
                       flush=True)
             last = view
         if cancel_when_running and not cancelled and run["status"] == "Running":
             requests.post(f"{api}/runs/{run_id}/cancel", timeout=30).raise_for_status()
             with lock:
-                print(f"  [{clock.now():%H:%M:%S} sim] {run_id:<15} cancel requested", flush=True)
+                print(f"  [{clock.now():%H:%M:%S} sim] {run_id:<20} cancel requested", flush=True)
             cancelled = True
         if run["status"] in TERMINAL:
             return run
+        time.sleep(0.02)
+
+
+def run_chain(api: str, lock: threading.Lock) -> dict[str, Any]:
+    """Start the agent conversation chain and follow its steps until it ends."""
+    requests.post(f"{api}/chains", json=CHAT, timeout=30).raise_for_status()
+    last = None
+    while True:
+        chain = requests.get(f"{api}/chains/demo-chat", timeout=30).json()
+        view = tuple(s["status"] for s in chain["steps"])
+        if view != last:
+            with lock:
+                print(f"  chain demo-chat {chain['status']:<9} steps {', '.join(view)}", flush=True)
+            last = view
+        if chain["status"] in TERMINAL:
+            return chain
         time.sleep(0.02)
 
 
@@ -94,17 +131,29 @@ def main() -> int:
         lock = threading.Lock()
         try:
             threads = [threading.Thread(target=lambda b=body, c=bool(cancel): results.__setitem__(
-                b["runId"], watch(api, b, c, clock, [], lock))) for body, cancel in RUNS]
+                b["runId"], watch(api, b, c, clock, lock))) for body, cancel in RUNS]
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join(120)
+            chain = run_chain(api, lock)
             for body, _ in RUNS:
                 report(results[body["runId"]])
-            expected = {"demo-train": "Success", "demo-failing": "Failed", "demo-cancelled": "Cancelled"}
-            ok = all(results[k]["status"] == v for k, v in expected.items())
+            print(f"\nchain {chain['id']}: {chain['status']}")
+            for step in chain["steps"]:
+                values = {p["name"]: p.get("value") for p in step["parameters"]}
+                print(f"  step {step['name']:<10} {step['status']:<8} run {step['runId']}, "
+                      f"thread {values.get('thread_id')}")
+                print(f"    asked:   {values.get('user_message')}")
+                print(f"    answer:  {values.get('response')}")
+            expected = {"demo-train": "Success", "demo-failing": "Failed", "demo-cancelled": "Cancelled",
+                        "demo-agent-cancelled": "Cancelled"}
+            ok = all(results[k]["status"] == v for k, v in expected.items()) and chain["status"] == "Success"
             stats = requests.get(f"{simulation.servers['azure_ml'].url}/_sim/stats", timeout=10).json()
-            print(f"\nsimulator: {stats['remoteJobsCreated']} remote jobs created, {stats['runningNow']} still running")
+            print(f"\nAzure ML simulator: {stats['remoteJobsCreated']} jobs created, "
+                  f"{stats['runningNow']} still running")
+            stats = requests.get(f"{simulation.servers['foundry_agents'].url}/_sim/stats", timeout=10).json()
+            print(f"Foundry simulator: {stats['runsCreated']} agent runs, {stats['activeRuns']} still active")
             return 0 if ok else 1
         finally:
             front.stop()

@@ -4,9 +4,27 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities.runs import bp as run_activities
+from orchestrators.abacus_pipeline import bp as abacus_pipeline
 from orchestrators.azureml_pipeline import bp as azureml_pipeline
+from orchestrators.chain import bp as chains
+from orchestrators.foundry_agent import bp as foundry_agent
+from starters.chains_api import bp as chains_api
+from starters.connections_api import bp as connections_api
+from starters.queue_starter import bp as queue_starter
 from starters.runs_api import bp as runs_api
 
+BLUEPRINTS = (
+    runs_api,
+    queue_starter,
+    chains_api,
+    connections_api,
+    chains,
+    azureml_pipeline,
+    foundry_agent,
+    abacus_pipeline,
+    run_activities,
+)
+
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (runs_api, azureml_pipeline, run_activities):
+for blueprint in BLUEPRINTS:
     app.register_functions(blueprint)

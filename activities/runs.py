@@ -48,7 +48,7 @@ def _platform_code(exc: PlatformError) -> str:
 @bp.activity_trigger(input_name="payload", activity="submit_run")
 def submit_run(payload: dict[str, Any]) -> dict[str, Any]:
     """Create the remote job (or find the one this run made before): remoteRunId and monitor link."""
-    request = RunRequest.from_dict(payload["request"])
+    request = RunRequest.from_dict(payload["request"]).with_created_at(payload.get("createdAt"))
     try:
         submitted = _client(request).submit(request, request.run_id or "")
     except ValidationError as exc:

@@ -162,6 +162,8 @@ def _build(name: str, group: dict[str, tuple[str, str]], problems: list[str]) ->
         key = canonical.get(folded)
         if folded == "type":
             continue
+        elif key is None and folded in _REFUSED.get(kind, {}):
+            found.append(f"{setting}: {_REFUSED[kind][folded]}")
         elif key is None:
             found.append(f"{setting}: unknown setting for {kind.value}; expected one of {', '.join(spec)}")
         elif value:
@@ -232,6 +234,17 @@ _resource_id = _pattern(
     r"/subscriptions/[A-Za-z0-9_.()/-]{1,1000}", "must be an ARM resource id starting with /subscriptions/"
 )
 
+# Settings a type refuses with a reason of their own, not just "unknown" (keys in lower case).
+_REFUSED: dict[ConnectionType, dict[str, str]] = {
+    # foundry-agents.md §4: the agents data plane takes Microsoft Entra ID tokens only; no key is accepted.
+    ConnectionType.FOUNDRY_AGENTS: {
+        key: "the Foundry Agent Service accepts only Microsoft Entra ID tokens, never an API key; remove this "
+        "setting and give the app's identity the Azure AI User role on the project (clientId picks a "
+        "user-assigned identity)"
+        for key in ("apikey", "api-key", "key")
+    },
+}
+
 # Per type: the settings it reads (DESIGN.md "Connections"), whether each is required, and defaults.
 _SPECS: dict[ConnectionType, dict[str, _Setting]] = {
     ConnectionType.AZURE_ML: {
@@ -255,5 +268,8 @@ _SPECS: dict[ConnectionType, dict[str, _Setting]] = {
     ConnectionType.ABACUS: {
         "endpoint": _Setting(False, _endpoint, lambda s: "https://api.abacus.ai"),
         "apiKey": _Setting(True, _api_key),
+        # The web app's host for monitor links (abacus-pipelines.md §5: an organisation may have its own
+        # dashboardEndpoint); unset, the client links to https://abacus.ai.
+        "dashboardEndpoint": _Setting(False, _endpoint),
     },
 }

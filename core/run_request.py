@@ -21,8 +21,8 @@ import hashlib
 import math
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, replace
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
 
 from core.connections import CONNECTION_NAME, CONNECTION_TYPE_FOR_JOB_TYPE, JOB_TYPES, Connection
 from core.durations import START_TIMEOUT, TIMEOUT, DurationBounds, format_duration
@@ -66,6 +66,10 @@ class RunRequest:
     run_id: str | None = None
     timeout: timedelta = TIMEOUT.default
     start_timeout: timedelta = START_TIMEOUT.default
+    # When the run was created (its orchestration's clock). Not part of the request's wire form nor of its
+    # equality: the submit activity sets it, so a client whose submit is not idempotent (Abacus runPipeline)
+    # knows how far back its own remote job can be.
+    created_at: datetime | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, object]:
         """The wire form (camelCase, ISO durations); `parse_run_request` reads it back to an equal request."""
@@ -89,6 +93,18 @@ class RunRequest:
     def with_run_id(self, run_id: str) -> RunRequest:
         """This request with the run id the starter chose."""
         return replace(self, run_id=_run_id(run_id))
+
+    def with_created_at(self, created_at: datetime | str | None) -> RunRequest:
+        """This request with the run's creation time: a datetime or ISO text, naive meaning UTC (Durable's
+        current_utc_datetime may be naive); None or unreadable text leaves it unknown."""
+        if isinstance(created_at, str):
+            try:
+                created_at = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+            except ValueError:
+                created_at = None
+        if created_at is not None and created_at.tzinfo is None:
+            created_at = created_at.replace(tzinfo=timezone.utc)
+        return replace(self, created_at=created_at)
 
 
 def parse_run_request(

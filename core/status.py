@@ -63,6 +63,9 @@ class ErrorCode(str, Enum):
     CANCELLED = "Cancelled"  # cancelled on request (POST .../cancel) or by someone on the platform
     SUBMIT_FAILED = "SubmitFailed"  # the remote job could not be created; nothing is running remotely
     REQUIRES_ACTION = "RequiresAction"  # the remote run waits for input runbridge cannot give (a tool call)
+    # The platform ended the job failed because its model was throttled (an agent run's last_error
+    # rate_limit_exceeded): the request was sound, so the same run started later may succeed.
+    RATE_LIMITED = "RateLimited"
     # Consecutive transient poll errors (429, 5xx, timeouts) exceeded PollPolicy.transient_budget. The
     # remote job may still be running: remoteStatus holds the last status seen.
     TRANSIENT_BUDGET_EXHAUSTED = "TransientBudgetExhausted"

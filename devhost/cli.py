@@ -14,8 +14,10 @@ from pathlib import Path
 from core.clock import make_clock
 
 from .app_loader import AppLoadError
+from .azurite import SERVICES, Azurite, AzuriteError, azurite_unavailable, free_well_known_ports
 from .host import DevHost
 from .http_server import HttpFrontDoor
+from .queues import STORAGE_SETTING
 
 DEFAULT_APP = Path(__file__).resolve().parent.parent
 
@@ -39,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also start the platform simulators and their connections")
     serve.add_argument("--sim-ports", default=None,
                        help="with --simulate: azure_ml,foundry_agents,abacus ports (default 7101,7102,7103; 0 = any)")
+    serve.add_argument("--azurite", action="store_true",
+                       help="start Azurite (npm package azurite) on loopback with its data in a temp folder and "
+                            "point AzureWebJobsStorage at it, so queue triggers read Azure Storage queues")
     serve.add_argument("--verbose", "-v", action="store_true")
     return parser
 
@@ -68,11 +73,17 @@ def main(argv: list[str] | None = None) -> int:
         simulation = start_simulation(clock, os.environ, ports=ports)
         for platform, server in simulation.servers.items():
             print(f"  simulator {platform}: {server.url}")
+    azurite = _start_azurite() if args.azurite else None
     try:
         host = DevHost(app_dir, db_path=db, clock=clock)
-    except AppLoadError as exc:
+    except (AppLoadError, ValueError, RuntimeError) as exc:  # a malformed AzureWebJobsStorage, no SDK
         print(f"devhost: {exc}", file=sys.stderr)
+        if azurite is not None:
+            azurite.stop()
         return 2
+    if host.queues.remote:
+        # The storage SDK logs every HTTP request at INFO: queue polling would drown the host's own log.
+        logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
     front = HttpFrontDoor(host, port=args.port, function_key=args.function_key)
     host.start()
     front.start()
@@ -87,14 +98,46 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name}: activityTrigger")
     for function in host.app.queue_triggers + host.app.timer_triggers:
         print(f"  {function.name}: {function.trigger_type}")
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if host.app.queue_triggers:
+        where = (f"Azure Storage queues at {getattr(host.queues, 'url', '?')}" if host.queues.remote
+                 else "the embedded queue (no AzureWebJobsStorage setting)")
+        print(f"  queue triggers read {where}")
+    # SIGTERM interrupts the wait like Ctrl-C. (Setting the Event from the handler could deadlock: the
+    # handler runs on the main thread, which may hold the Event's lock inside wait().)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # shutting down already; let it finish
     front.stop()
     host.stop()
     if simulation is not None:
         simulation.stop()
+    if azurite is not None:
+        azurite.stop()
     return 0
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _start_azurite() -> Azurite | None:
+    """Start Azurite and set AzureWebJobsStorage to it; without Node/Azurite, say so and keep the embedded queue."""
+    reason = azurite_unavailable(SERVICES)
+    if reason:
+        print(f"--azurite: {reason}; queue triggers use the embedded queue instead", file=sys.stderr)
+        return None
+    azurite = Azurite(SERVICES, ports=free_well_known_ports(SERVICES))
+    try:
+        azurite.start()
+    except AzuriteError as exc:
+        print(f"--azurite: {exc}\nqueue triggers use the embedded queue instead", file=sys.stderr)
+        return None
+    os.environ[STORAGE_SETTING] = azurite.connection_string
+    endpoints = ", ".join(f"{service} {url}" for service, url in azurite.endpoints.items())
+    print(f"  azurite: {endpoints} (data in {azurite.location}, removed on exit)")
+    print(f"  {STORAGE_SETTING}={azurite.connection_string}")
+    return azurite

@@ -27,7 +27,7 @@ from . import invoke
 from .app_loader import FunctionInfo, LoadedApp, load_app
 from .episode import Instance, new_state, run_episode
 from .history import EventType, event, execution_started, format_time, parse_time
-from .queues import EmbeddedQueues
+from .queues import QueueSource, open_queue_source, storage_setting
 from .store import TERMINAL, InstanceExists, InstanceRow, Store, WorkItem
 from .triggers import TriggerRunner
 
@@ -45,12 +45,21 @@ class InstanceGone(Exception):
     """The instance has ended, so it takes no more events or commands (HTTP 410)."""
 
 
+FROM_SETTINGS: Any = object()  # DevHost(storage=...) default: read the AzureWebJobsStorage setting
+
+
 class DevHost:
-    """The embedded host. `start()` it, use the client API or HTTP, `stop()` it."""
+    """The embedded host. `start()` it, use the client API or HTTP, `stop()` it.
+
+    `storage` is what the `AzureWebJobsStorage` setting would say: None keeps queue triggers on the
+    embedded queue; `UseDevelopmentStorage=true` or a connection string reads them from Azure Storage
+    (Azurite). By default the setting is read from the environment. Instances and history stay in SQLite
+    either way.
+    """
 
     def __init__(self, app_dir: str | Path | None = None, *, db_path: str | None = None,
                  clock: Clock | None = None, activity_workers: int | None = None, strict: bool = True,
-                 app: LoadedApp | None = None) -> None:
+                 app: LoadedApp | None = None, storage: str | None = FROM_SETTINGS) -> None:
         self.app = app or load_app(app_dir or Path(__file__).resolve().parent.parent, strict=strict)
         if db_path is None:
             db_path = os.path.join(tempfile.mkdtemp(prefix="devhost-"), "devhost.sqlite")
@@ -70,7 +79,8 @@ class DevHost:
         self.episodes = 0
         self.activity_runs = 0
         self._resume_clock()
-        self.queues = EmbeddedQueues(self.store)
+        self.storage = storage_setting() if storage is FROM_SETTINGS else (storage or None)
+        self.queues: QueueSource = open_queue_source(self.store, self.storage, self.app.host_json)
         self.triggers = TriggerRunner(self.app, self.queues, self.clock.now, self._pool.submit, self.call_function)
         self.client_binding: Callable[[], str] | None = None  # set by the HTTP front door
 
@@ -90,6 +100,7 @@ class DevHost:
             self._dispatcher.join(5)
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.loop.stop()
+        self.queues.close()
         self.store.close()
 
     def __enter__(self) -> DevHost:
@@ -170,8 +181,9 @@ class DevHost:
         self._notify()
 
     def enqueue(self, queue: str, body: str) -> str:
-        """Put a message on an embedded queue (what a producer would do with a storage queue)."""
+        """Put a message on a queue of the host's source, as a producer would; return its id."""
         message_id = self.queues.send(queue, body, self.clock.now())
+        self.triggers.wake(queue)
         self._notify()
         return message_id
 
@@ -268,21 +280,27 @@ class DevHost:
         return bool(ready) or started
 
     def _wait_for_work(self) -> None:
-        due_text = self._next_due()
         now = self.clock.now()
         if isinstance(self.clock, VirtualClock):
-            if due_text and not self._inflight and not self.triggers.busy() and not self._held.is_set():
-                due = parse_time(due_text)
-                if self.clock.advance_to(due) > now:
+            # Busy first, then the next due time: work in flight (an activity, a queue function) posts its
+            # messages before it stops counting as busy, so a due time read after an idle check includes
+            # them; read before, it could miss an instance just started and let time jump past it.
+            if not self._inflight and not self.triggers.busy() and not self._held.is_set():
+                due_text = self._next_due()
+                if due_text and self.clock.advance_to(parse_time(due_text)) > now:
                     self.store.set_meta("virtual_now", format_time(self.clock.now()))
                     return
             with self._wake:
                 self._wake.wait(0.05)
             return
+        due_text = self._next_due()
         wait = 0.5
         if due_text:
             scale = getattr(self.clock, "scale", 1.0)
             wait = max(0.0, min(wait, (parse_time(due_text) - now).total_seconds() / scale))
+        next_poll = self.triggers.seconds_to_next_poll()
+        if next_poll is not None:
+            wait = min(wait, max(0.01, next_poll))
         if wait > 0:
             with self._wake:
                 self._wake.wait(wait)

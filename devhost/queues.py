@@ -1,18 +1,31 @@
-"""An embedded storage queue with Azure Storage queue semantics, kept in the host's SQLite file.
+"""Where devhost's queue triggers read and queue output bindings write: a `QueueSource`.
 
-Visibility timeout, dequeue count and the `<queue>-poison` queue behave as the Functions queue
-trigger does (durable-functions.md §5 "Queue trigger"), so the app's queue starters can be tested
-without Azure; a real Azure Storage queue (Azurite) can replace it behind the same methods.
+Two sources, chosen by the `AzureWebJobsStorage` setting as the Functions host chooses its storage
+account (`open_queue_source`):
+- absent: `EmbeddedQueues`, below, kept in the host's SQLite file and timed by the host's clock (virtual
+  in tests), so the app's queue starters run with no Azure and no Node;
+- `UseDevelopmentStorage=true` or a connection string: `AzureStorageQueues` (devhost/azure_queues.py),
+  real Azure Storage queues through azure-storage-queue, e.g. on Azurite.
+
+Both keep Azure's semantics: a received message is hidden for a lease and its dequeue count grows by
+one; the trigger runner (devhost/triggers.py) deletes it on success, makes it visible again after
+host.json `visibilityTimeout` on failure, and moves it to `<queue>-poison` after `maxDequeueCount`
+(durable-functions.md §5 "Queue trigger").
 """
 
 from __future__ import annotations
 
+import os
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from .history import format_time
 from .store import Store
+
+STORAGE_SETTING = "AzureWebJobsStorage"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue_messages (
@@ -36,10 +49,70 @@ class QueueItem:
     body: str
     dequeue_count: int
     inserted: str
+    receipt: str | None = None  # Azure's pop receipt: what delete and update need
+    wire: str | None = None  # the text as stored on an Azure queue (base64): copied as-is to the poison queue
+
+
+class QueueSource(Protocol):
+    """The queue operations the trigger runner and the output bindings need."""
+
+    kind: str
+    # True when messages live outside the host (Azure Storage): they are polled on wall time with the
+    # Functions host's back-off, and their visibility timeouts run on wall time, not on the host clock.
+    remote: bool
+
+    def send(self, queue: str, body: str, now: datetime, delay_seconds: float = 0) -> str:
+        """Add a message; return its id."""
+
+    def receive(self, queue: str, now: datetime, limit: int, visibility_seconds: float) -> list[QueueItem]:
+        """Take up to `limit` visible messages, hiding them for `visibility_seconds` (a lease)."""
+
+    def delete(self, item: QueueItem) -> None: ...
+
+    def release(self, item: QueueItem, now: datetime, delay_seconds: float) -> None:
+        """Make a failed message visible again after `delay_seconds`."""
+
+    def move_to_poison(self, item: QueueItem, now: datetime) -> None:
+        """Move a message to `<queue>-poison`, unchanged."""
+
+    def peek(self, queue: str) -> list[QueueItem]:
+        """The messages of a queue (Azure: the visible ones, at most 32), without receiving them."""
+
+    def next_visible(self, queues: list[str]) -> str | None:
+        """When the next message of these queues becomes visible; None when none is known to."""
+
+    def close(self) -> None: ...
+
+
+def storage_setting(environ: Mapping[str, str] | None = None) -> str | None:
+    """The `AzureWebJobsStorage` app setting (names compare ignoring case, as the Functions host's do)."""
+    environ = os.environ if environ is None else environ
+    value = next((v for k, v in environ.items() if k.upper() == STORAGE_SETTING.upper()), None)
+    return value.strip() if value and value.strip() else None
+
+
+def open_queue_source(store: Store, storage: str | None, host_json: Mapping[str, Any] | None = None) -> QueueSource:
+    """The embedded queues when `storage` is empty; Azure Storage queues for a connection string."""
+    if not storage:
+        return EmbeddedQueues(store)
+    try:
+        from .azure_queues import AzureStorageQueues, message_encoding
+    except ImportError as exc:  # azure-storage-queue is a development requirement, not the app's
+        raise RuntimeError(f"{STORAGE_SETTING} is set, so devhost reads queue triggers from Azure Storage, which "
+                           "needs azure-storage-queue: pip install -r requirements-dev.txt (or unset "
+                           f"{STORAGE_SETTING} to use the embedded queue)") from exc
+    return AzureStorageQueues(storage, encoding=message_encoding(host_json or {}))
+
+
+def _message_id(item: QueueItem | str) -> str:
+    return item if isinstance(item, str) else item.id
 
 
 class EmbeddedQueues:
     """Queues named like Azure Storage queues, stored beside the instances."""
+
+    kind = "embedded"
+    remote = False
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -67,15 +140,15 @@ class EmbeddedQueues:
                            (hidden_until, row["id"]))
         return [QueueItem(r["id"], queue, r["body"], r["dequeue_count"] + 1, r["inserted"]) for r in rows]
 
-    def delete(self, message_id: str) -> None:
+    def delete(self, item: QueueItem | str) -> None:
         with self.store.transaction() as db:
-            db.execute("DELETE FROM queue_messages WHERE id=?", (message_id,))
+            db.execute("DELETE FROM queue_messages WHERE id=?", (_message_id(item),))
 
-    def release(self, message_id: str, now: datetime, delay_seconds: float) -> None:
+    def release(self, item: QueueItem | str, now: datetime, delay_seconds: float) -> None:
         """Make a failed message visible again after `delay_seconds`."""
         with self.store.transaction() as db:
             db.execute("UPDATE queue_messages SET visible_at=? WHERE id=?",
-                       (format_time(now + timedelta(seconds=delay_seconds)), message_id))
+                       (format_time(now + timedelta(seconds=delay_seconds)), _message_id(item)))
 
     def move_to_poison(self, item: QueueItem, now: datetime) -> None:
         """Move a message that failed too often to `<queue>-poison`, as the Functions host does."""
@@ -96,3 +169,6 @@ class EmbeddedQueues:
             row = db.execute(f"SELECT MIN(visible_at) AS due FROM queue_messages WHERE queue IN "
                              f"({','.join('?' * len(queues))})", queues).fetchone()
         return row["due"] if row else None
+
+    def close(self) -> None:
+        """Nothing to close: the messages live in the host's store."""

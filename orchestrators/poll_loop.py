@@ -62,7 +62,8 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
         if (yield from _wait_or_cancel(context, cancel_event, 0)):
             return _end(context, run, RunStatus.CANCELLED, ErrorCode.CANCELLED, "Cancelled before it was submitted.")
         try:
-            submitted = yield context.call_activity_with_retry("submit_run", SUBMIT_RETRY, {"request": request})
+            submitted = yield context.call_activity_with_retry("submit_run", SUBMIT_RETRY,
+                                                              {"request": request, "createdAt": run["createdAt"]})
         except Exception as exc:  # retries spent on transient errors
             return _end(context, run, RunStatus.FAILED, ErrorCode.SUBMIT_FAILED, _first_line(exc))
         if not submitted["ok"]:
@@ -126,8 +127,17 @@ def _finish(context: df.DurableOrchestrationContext, request: dict[str, Any], ru
     if decision.status is RunStatus.SUCCESS:
         return _end(context, run, decision.status, None, None)
     error = run.get("error")
-    message = error.get("message") if isinstance(error, dict) and decision.status is RunStatus.FAILED else None
+    reported = error.get("message") if isinstance(error, dict) else None
+    if decision.error_code in _STOPPED and reported:
+        # the run was stopped: say so, then what the platform said of it (Abacus: running steps go on)
+        message = f"{_default_message(decision)} {reported}"
+    else:
+        message = reported if decision.status is RunStatus.FAILED else None
     return _end(context, run, decision.status, decision.error_code, message or _default_message(decision))
+
+
+# Codes of runs that were stopped (on request, at a deadline, or on the platform) rather than failing.
+_STOPPED = frozenset({ErrorCode.CANCELLED, ErrorCode.TIMEOUT, ErrorCode.UNKNOWN_STATUS_BUDGET_EXHAUSTED})
 
 
 def _default_message(decision: Finish) -> str:

@@ -56,10 +56,12 @@ class JobInfo:
     description: str | None = None
     parameters: list[JobParameter] = field(default_factory=list)
     monitor_url: str | None = None
+    properties: Mapping[str, str] = field(default_factory=dict)  # platform facts worth showing (an agent's model)
 
     def to_dict(self) -> dict[str, Any]:
         return {"job": self.job, "displayName": self.display_name, "description": self.description,
-                "parameters": [asdict(p) for p in self.parameters], "monitorUrl": self.monitor_url}
+                "parameters": [asdict(p) for p in self.parameters], "monitorUrl": self.monitor_url,
+                "properties": dict(self.properties)}
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -157,6 +158,7 @@ def retry_delay(policy: RetryPolicy, attempts: Attempts, kind: str, method: str,
 
 
 ErrorParser = Callable[[requests.Response], tuple[str | None, str]]
+ErrorClassifier = Callable[[int, str | None], ErrorKind]  # (HTTP status, parsed error code) -> kind
 
 
 def default_error_parser(response: requests.Response) -> tuple[str | None, str]:
@@ -173,7 +175,12 @@ def default_error_parser(response: requests.Response) -> tuple[str | None, str]:
     return None, response.reason or f"HTTP {response.status_code}"
 
 
-def error_kind(status: int) -> ErrorKind:
+def error_kind(status: int, code: str | None = None) -> ErrorKind:
+    """How to treat an HTTP error status (the default classifier; `code` is what the error parser found).
+
+    A platform whose error bodies say more than the status (Abacus's `errorType`) hands HttpClient its
+    own classifier with this signature.
+    """
     if status in (429,):
         return ErrorKind.THROTTLED
     if status in (408,) or status >= 500:
@@ -191,18 +198,30 @@ class HttpClient:
     def __init__(self, base_url: str, *, auth: Callable[[], Mapping[str, str]] | None = None,
                  retry: RetryPolicy = RetryPolicy(), timeout: tuple[float, float] = (5.0, 30.0),
                  error_parser: ErrorParser = default_error_parser, session: requests.Session | None = None,
-                 sleep: Callable[[float], None] = time.sleep, user_agent: str = "runbridge/0.1") -> None:
+                 sleep: Callable[[float], None] = time.sleep, user_agent: str = "runbridge/0.1",
+                 classify: ErrorClassifier = error_kind) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth = auth
         self.retry = retry
         self.timeout = timeout
         self.error_parser = error_parser
+        self.classify = classify
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = user_agent
         self.sleep = sleep
 
     def url(self, path: str) -> str:
-        return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
+        """The absolute URL for `path`; an absolute URL must be on the endpoint's own origin.
+
+        Credentials go only to the configured endpoint: a `nextLink`, a `Location` or a page token that
+        names another scheme, host or port is refused before anything is sent (SECURITY.md F1).
+        """
+        if not path.startswith(("http://", "https://")):
+            return f"{self.base_url}/{path.lstrip('/')}"
+        if _origin(path) != _origin(self.base_url):
+            raise PlatformError(ErrorKind.PERMANENT, "Refusing a URL outside the connection's endpoint.",
+                                code="ForeignUrl")
+        return path
 
     def request(self, method: str, path: str, *, operation: str, params: Mapping[str, Any] | None = None,
                 json: Any = None, headers: Mapping[str, str] | None = None, retry: RetryPolicy | None = None,
@@ -215,8 +234,10 @@ class HttpClient:
             merged = dict(self.auth() if self.auth else {})
             merged.update(headers or {})
             try:
+                # No redirects: none of the platform APIs needs one, and requests would carry custom
+                # credential headers (apiKey, x-azureml-token) to the new host (SECURITY.md F2).
                 response = self.session.request(method, url, params=params, json=json, headers=merged,
-                                                timeout=self.timeout)
+                                                timeout=self.timeout, allow_redirects=False)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 kind = "connect" if _never_sent(exc) else "read"
                 delay = retry_delay(policy, attempts, kind, method, None, None, seed=url)
@@ -229,7 +250,7 @@ class HttpClient:
                 log.info("%s %s: %s error, retrying in %.1fs", method, operation, kind, delay)
                 self.sleep(delay)
                 continue
-            if response.status_code < 400 or response.status_code in allow:
+            if 200 <= response.status_code < 300 or response.status_code in allow:
                 return response
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             delay = retry_delay(policy, attempts, "status", method, response.status_code, retry_after, seed=url)
@@ -242,11 +263,17 @@ class HttpClient:
 
     def _error(self, response: requests.Response, retry_after: float | None, operation: str) -> PlatformError:
         code, message = self.error_parser(response)
-        kind = error_kind(response.status_code)
+        kind = self.classify(response.status_code, code)
         if kind == ErrorKind.TRANSIENT and retry_after is not None:
             kind = ErrorKind.THROTTLED
         return PlatformError(kind, message, code=code, http_status=response.status_code, retry_after=retry_after,
                              operation=operation)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
 def _never_sent(exc: Exception) -> bool:

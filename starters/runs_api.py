@@ -8,7 +8,6 @@ answers with the existing run, never a second one; with a different request it i
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from typing import Any
@@ -21,10 +20,7 @@ import requests
 from core.errors import ValidationError
 from core.job_types import job_type_for_orchestrator, registered_job_types
 from core.run_record import run_from_instance
-from core.run_request import RUN_ID, RunRequest, parse_run_request
-from core.status import TERMINAL, RunStatus
-from platforms.http import PlatformError
-from platforms.registry import client_for, connections, get_connection
+from core.status import RunStatus
 from starters.responses import (
     PayloadTooLarge,
     error_response,
@@ -33,11 +29,18 @@ from starters.responses import (
     too_large,
     validation_response,
 )
+from starters.start import (
+    CancelOutcome,
+    RunConflict,
+    StartFailed,
+    cancel_run,
+    find_run,
+    start_run,
+    validate_run_request,
+)
 
 log = logging.getLogger("runbridge.api")
 bp = df.Blueprint()
-CANCEL_EVENT = "cancel"
-LIVE = ("Pending", "Running", "ContinuedAsNew", "Suspended")
 
 
 def _run_url(req: func.HttpRequest, run_id: str) -> str:
@@ -45,89 +48,36 @@ def _run_url(req: func.HttpRequest, run_id: str) -> str:
     return f"{base}/api/runs/{quote(run_id)}"
 
 
-async def _instance(client: df.DurableOrchestrationClient, run_id: str, **flags: bool) -> dict[str, Any] | None:
-    """The Durable status of a run as a dict, or None when no run has this id."""
-    if not RUN_ID.fullmatch(run_id or ""):
-        return None
-    status = await client.get_status(run_id, **flags)
-    if not status or job_type_for_orchestrator(status.name or "") is None:
-        return None
-    return status.to_json()
-
-
-def _stored_request(instance: dict[str, Any]) -> dict[str, Any] | None:
-    raw = instance.get("input")
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            return None
-    return raw.get("request") if isinstance(raw, dict) else None
-
-
-def _same_run(req: func.HttpRequest, instance: dict[str, Any], request: RunRequest) -> func.HttpResponse:
-    if _stored_request(instance) != request.to_dict():
-        return error_response(409, "Conflict", "runId is already used by a different run request.", "runId")
-    record = run_from_instance(instance)
-    return json_response(200, record, {"Location": _run_url(req, request.run_id or "")})
-
-
 @bp.route(route="runs", methods=["POST"])
 @bp.durable_client_input(client_name="client")
 async def api_start_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/runs: validate, then start (202) or answer with the run this runId already names (200)."""
     try:
-        body = read_json_body(req)
-        request = parse_run_request(body, known_job_types=registered_job_types(), known_connections=connections())
+        request = validate_run_request(read_json_body(req))
     except PayloadTooLarge:
         return too_large()
     except ValidationError as exc:
         return validation_response(exc)
     request = request.with_run_id(request.run_id or uuid.uuid4().hex)
-    run_id = request.run_id or ""
-    existing = await _instance(client, run_id, show_input=True)
-    if existing is not None:
-        return _same_run(req, existing, request)
     try:
-        await asyncio.to_thread(_check_on_platform, request)
+        started = await start_run(client, request)
+    except RunConflict:
+        return error_response(409, "Conflict", "runId is already used by a different run request.", "runId")
     except ValidationError as exc:
         return validation_response(exc)
-    orchestrator = registered_job_types()[request.job_type].orchestrator
-    try:
-        await client.start_new(orchestrator, run_id, {"request": request.to_dict()})
-    except Exception:
-        # Another request with this runId won the race: answer as for an existing run.
-        existing = await _instance(client, run_id, show_input=True)
-        if existing is None:
-            log.exception("could not start run %s", run_id)
-            return error_response(503, "StartFailed", "The run could not be started; try again.")
-        return _same_run(req, existing, request)
-    started = await _instance(client, run_id, show_input=True)
-    record = run_from_instance(started or {"instanceId": run_id, "input": {"request": request.to_dict()},
-                                           "runtimeStatus": "Pending"})
-    return json_response(202, record, {"Location": _run_url(req, run_id), "Retry-After": "5"})
-
-
-def _check_on_platform(request: RunRequest) -> None:
-    """Check the request against the platform's job metadata; an unreachable platform defers the check.
-
-    When the platform can't be reached now, the run is accepted and its submit checks again.
-    """
-    connection = get_connection(request.connection)
-    if connection is None:
-        raise ValidationError("connection", "is not a configured connection")
-    try:
-        client_for(connection).check_request(request)
-    except PlatformError as exc:
-        log.warning("could not check run %s against %s now (%s); submit will check", request.run_id,
-                    request.connection, exc.code)
+    except StartFailed:
+        return error_response(503, "StartFailed", "The run could not be started; try again.")
+    location = {"Location": _run_url(req, started.run_id)}
+    if not started.created:
+        return json_response(200, started.record, location)
+    return json_response(202, started.record, {**location, "Retry-After": "5"})
 
 
 @bp.route(route="runs/{id}", methods=["GET"])
 @bp.durable_client_input(client_name="client")
 async def api_get_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """GET /api/runs/{id}: the run status, one shape for every job type."""
-    instance = await _instance(client, req.route_params.get("id", ""), show_input=True)
+    instance = await find_run(client, req.route_params.get("id", ""), show_input=True)
     if instance is None:
         return error_response(404, "NotFound", "No run has this id.", "id")
     return json_response(200, run_from_instance(instance))
@@ -138,17 +88,13 @@ async def api_get_run(req: func.HttpRequest, client: df.DurableOrchestrationClie
 async def api_cancel_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """POST /api/runs/{id}/cancel: ask the run to cancel its remote job (202); 409 once it has ended."""
     run_id = req.route_params.get("id", "")
-    instance = await _instance(client, run_id, show_input=True)
-    if instance is None:
+    cancelled = await cancel_run(client, run_id)
+    if cancelled.outcome is CancelOutcome.NOT_FOUND:
         return error_response(404, "NotFound", "No run has this id.", "id")
-    record = run_from_instance(instance)
-    if instance.get("runtimeStatus") not in LIVE or RunStatus(record["status"]) in TERMINAL:
-        return error_response(409, "Conflict", f"The run has already ended ({record['status']}).", "id")
-    try:
-        await client.raise_event(run_id, CANCEL_EVENT, {"reason": "requested"})
-    except Exception:
-        return error_response(409, "Conflict", "The run has already ended.", "id")
-    return json_response(202, record, {"Location": _run_url(req, run_id)})
+    if cancelled.outcome is CancelOutcome.ENDED:
+        ended = f" ({cancelled.record['status']})" if cancelled.record else ""
+        return error_response(409, "Conflict", f"The run has already ended{ended}.", "id")
+    return json_response(202, cancelled.record, {"Location": _run_url(req, run_id)})
 
 
 @bp.route(route="runs/{id}/history", methods=["GET"])
@@ -156,7 +102,7 @@ async def api_cancel_run(req: func.HttpRequest, client: df.DurableOrchestrationC
 async def api_run_history(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """GET /api/runs/{id}/history: the run's Durable event log (current execution), oldest first."""
     run_id = req.route_params.get("id", "")
-    instance = await _instance(client, run_id, show_history=True, show_history_output=True, show_input=True)
+    instance = await find_run(client, run_id, show_history=True, show_history_output=True, show_input=True)
     if instance is None:
         return error_response(404, "NotFound", "No run has this id.", "id")
     status = await client.get_status(run_id, show_history=True, show_history_output=True)

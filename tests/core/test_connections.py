@@ -130,6 +130,7 @@ def test_a_missing_setting_is_named_and_only_its_connection_is_dropped(drop, nam
         ("CONNECTIONS__abacus-sim__apiKey", "@Microsoft.KeyVault(SecretUri=https://v/secrets/k)", "Key Vault"),
         ("CONNECTIONS__abacus-sim__apiKey", "a b", "spaces or control"),
         ("CONNECTIONS__foundry-sim__projectResourceId", "rg/x", "ARM resource id"),
+        ("CONNECTIONS__foundry-sim__apiKey", SECRET, "accepts only Microsoft Entra ID tokens, never an API key"),
         ("CONNECTIONS__bad name__type", "abacus", "expected CONNECTIONS__<name>__<setting>"),
         ("CONNECTIONS__x__y__z", "v@lue", "expected CONNECTIONS__<name>__<setting>"),
     ],

@@ -425,3 +425,14 @@ def mutated_bodies(draw):
 def test_mutated_valid_bodies_give_a_request_or_a_validation_error(body):
     if parse_or_validation_error(body) is not None:
         event("accepted")
+
+
+def test_the_creation_time_rides_along_but_is_no_part_of_the_request():
+    request = RunRequest.from_dict({**VALID, "runId": "r1"})
+    created = request.with_created_at("2026-03-01T00:00:00.5+00:00")
+    assert created.created_at is not None and created.created_at.isoformat() == "2026-03-01T00:00:00.500000+00:00"
+    assert created == request and created.to_dict() == request.to_dict()  # not in the wire form nor equality
+    naive = request.with_created_at("2026-03-01T00:00:00")  # Durable's current_utc_datetime may be naive: UTC
+    assert naive.created_at is not None and naive.created_at.utcoffset() == timedelta(0)
+    assert request.with_created_at("yesterday").created_at is None
+    assert request.with_created_at(None).created_at is None

@@ -73,3 +73,8 @@ def test_error_codes_are_distinct_camel_case_words():
     values = [c.value for c in ErrorCode]
     assert len(set(values)) == len(values)
     assert all(v[0].isupper() and v.isalpha() for v in values)
+
+
+def test_a_throttled_remote_failure_has_its_own_code_so_a_scheduler_can_retry_it():
+    assert ErrorCode.RATE_LIMITED.value == "RateLimited"
+    assert ErrorCode.RATE_LIMITED is not ErrorCode.REMOTE_FAILED

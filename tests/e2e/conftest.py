@@ -22,7 +22,7 @@ from simulators.embedded import start_simulation
 ROOT = Path(__file__).resolve().parent.parent.parent
 EPOCH = datetime(2026, 3, 1, tzinfo=timezone.utc)
 TERMINAL = ("Success", "Failed", "Cancelled")
-SIMULATED = ("azure_ml",)
+SIMULATED = ("azure_ml", "foundry_agents", "abacus")
 
 
 class Stack:

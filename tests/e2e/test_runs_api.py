@@ -27,7 +27,7 @@ def _nothing_created(stack) -> None:
 @pytest.mark.parametrize(("mutate", "field", "status"), [
     (lambda b: b.pop("jobType"), "jobType", 400),
     (lambda b: b.update(jobType="nope_type"), "jobType", 400),
-    (lambda b: b.update(jobType="foundry_agent"), "jobType", 400),  # known type, not built in this app yet
+    (lambda b: b.update(jobType="foundry_agent"), "connection", 400),  # azureml-sim cannot run agents
     (lambda b: b.update(connection="missing-conn"), "connection", 400),
     (lambda b: b.update(job="no-such-template"), "job", 400),
     (lambda b: b.update(runId="../etc/passwd"), "runId", 400),

@@ -15,6 +15,7 @@ app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 ATTEMPTS: dict[str, int] = {}
 LOCK = threading.Lock()
 SWITCHES = {"nondeterministic": False}
+DELIVERIES: list[tuple[str, int, str]] = []  # (message id, dequeue count, body) per queue delivery
 
 
 # ---- activities -------------------------------------------------------------------------------
@@ -223,9 +224,14 @@ def crash(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @app.queue_trigger(arg_name="msg", queue_name="work-items", connection="AzureWebJobsStorage")
+@app.queue_output(arg_name="done", queue_name="work-items-done", connection="AzureWebJobsStorage")
 @app.durable_client_input(client_name="client")
-async def queue_start(msg: func.QueueMessage, client: df.DurableOrchestrationClient) -> None:
+async def queue_start(msg: func.QueueMessage, done: func.Out[str], client: df.DurableOrchestrationClient) -> None:
+    """Starts `chain` for a number; 'poison' always fails. Records each delivery; reports starts on work-items-done."""
     body = msg.get_body().decode()
+    with LOCK:
+        DELIVERIES.append((msg.id, msg.dequeue_count, body))
     if body == "poison":
         raise ValueError("cannot handle this message")
     await client.start_new("chain", f"q-{msg.id}", {"n": int(body)})
+    done.set(json.dumps({"started": f"q-{msg.id}", "n": int(body)}))

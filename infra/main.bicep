@@ -1,0 +1,209 @@
+// runbridge on Azure Functions Flex Consumption (Python 3.11).
+//
+// What this deploys (infra/README.md explains every choice):
+// - a resource group with: a user-assigned managed identity, a storage account that accepts Entra ID
+//   only (no shared keys, no connection string), Log Analytics + Application Insights (Entra ingestion),
+//   a Key Vault for Abacus.AI API keys, and the Function App on a Flex Consumption plan;
+// - the roles the identity needs on the host storage, Key Vault and Application Insights;
+// - for each connection: the app settings `CONNECTIONS__<name>__<key>` that core/connections.py reads,
+//   and (unless assignRole is false) the role the identity needs on the platform's resource.
+//
+// Deploy: `azd up` (azure.yaml at the repo root), or
+// `az deployment sub create -l <region> -f infra/main.bicep -p infra/main.parameters.json -p environmentName=...`.
+targetScope = 'subscription'
+
+metadata description = 'runbridge: remote AI/ML jobs for a workload scheduler, on Azure Durable Functions'
+
+// ---- connection types (DESIGN.md "Connections"; one array per type) ---------------------------------
+
+// An Azure ML / AI Foundry hub workspace reached through the ARM Jobs API.
+type azureMlConnection = {
+  // connection name: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit
+  name: string
+  subscriptionId: string
+  resourceGroup: string
+  workspace: string
+  // the workspace's region, e.g. eastus (RunHistory host)
+  region: string
+  tenantId: string?
+  armEndpoint: string?
+  historyEndpoint: string?
+  // false: do not create the role assignment (someone with Owner on the workspace grants it)
+  assignRole: bool?
+}
+
+// An AI Foundry project's Agent Service (assistants data plane); Entra ID tokens only, never a key.
+type foundryAgentsConnection = {
+  name: string
+  // https://<resource>.services.ai.azure.com/api/projects/<project>
+  endpoint: string
+  apiVersion: string?
+  tenantId: string?
+  // /subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.CognitiveServices/accounts/<a>/projects/<p>:
+  // the monitor link, and the scope of the Azure AI User role assignment
+  projectResourceId: string?
+  assignRole: bool?
+}
+
+// An Abacus.AI organisation reached with an API key kept in Key Vault.
+type abacusConnection = {
+  name: string
+  // default https://api.abacus.ai
+  endpoint: string?
+  // the organisation's web app host for monitor links; default https://abacus.ai
+  dashboardEndpoint: string?
+  // Key Vault secret name; default abacus-<name>-api-key
+  apiKeySecretName: string?
+}
+
+// ---- parameters -----------------------------------------------------------------------------------
+
+@minLength(1)
+@maxLength(40)
+@description('Environment name (azd sets it): part of the resource group name and of the tags.')
+param environmentName string
+
+@minLength(1)
+@description('Region of every resource; Flex Consumption must be offered there.')
+param location string
+
+@description('Resource group to create or update; empty means rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Object id of the person or pipeline deploying (azd passes AZURE_PRINCIPAL_ID); it gets Key Vault Secrets Officer so it can set the Abacus API keys. Empty: no assignment.')
+param principalId string = ''
+
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+param principalType string = 'User'
+
+@description('Azure ML workspaces the app may run pipeline jobs in.')
+param azureMlConnections azureMlConnection[] = []
+
+@description('AI Foundry projects whose agents the app may run.')
+param foundryAgentsConnections foundryAgentsConnection[] = []
+
+@description('Abacus.AI organisations the app may run pipelines in.')
+param abacusConnections abacusConnection[] = []
+
+@secure()
+@description('Abacus API keys by connection name; each becomes a Key Vault secret. Leave empty and set the secrets with `az keyvault secret set` after the deployment to keep keys out of the deployment altogether.')
+param abacusApiKeys object = {}
+
+@minValue(1)
+@maxValue(1000)
+@description('Upper bound on Function App instances; with host.json maxConcurrentActivityFunctions it bounds the calls made to the platforms at once (docs/operations.md "Capacity").')
+param maximumInstanceCount int = 2
+
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@minValue(1)
+@maxValue(1000)
+@description('HTTP requests one instance serves at once (the run API handlers are async and short).')
+param httpPerInstanceConcurrency int = 16
+
+@description('Key Vault purge protection (cannot be turned off once on). False only for throwaway environments.')
+param keyVaultPurgeProtection bool = true
+
+@description('Role given on each Azure ML workspace; empty means AzureML Data Scientist (infra/README.md "Roles").')
+param azureMlRoleDefinitionId string = ''
+
+@description('Role given on each Foundry project; empty means Azure AI User (infra/README.md "Roles").')
+param foundryRoleDefinitionId string = ''
+
+// ---- names ------------------------------------------------------------------------------------------
+
+var roles = loadJsonContent('roles.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+  application: 'runbridge'
+}
+var azureMlRole = empty(azureMlRoleDefinitionId) ? roles.azureMlDataScientist : azureMlRoleDefinitionId
+var foundryRole = empty(foundryRoleDefinitionId) ? roles.azureAiUser : foundryRoleDefinitionId
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
+  location: location
+  tags: tags
+}
+
+// ---- the app --------------------------------------------------------------------------------------
+
+module identity 'modules/identity.bicep' = {
+  name: 'runbridge-identity'
+  scope: rg
+  params: {
+    name: 'id-runbridge-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module app 'modules/app.bicep' = {
+  name: 'runbridge-app'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    resourceToken: resourceToken
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    identityPrincipalId: identity.outputs.principalId
+    azureMlConnections: azureMlConnections
+    foundryAgentsConnections: foundryAgentsConnections
+    abacusConnections: abacusConnections
+    abacusApiKeys: abacusApiKeys
+    principalId: principalId
+    principalType: principalType
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    httpPerInstanceConcurrency: httpPerInstanceConcurrency
+    keyVaultPurgeProtection: keyVaultPurgeProtection
+  }
+}
+
+// ---- platform roles, on each connection's own resource (any resource group or subscription) ---------
+
+module azureMlRoles 'modules/azureml-role.bicep' = [for c in filter(azureMlConnections, x => x.?assignRole ?? true): {
+  name: 'runbridge-role-aml-${uniqueString(c.subscriptionId, c.resourceGroup, c.workspace)}'
+  scope: resourceGroup(c.subscriptionId, c.resourceGroup)
+  params: {
+    workspaceName: c.workspace
+    principalId: identity.outputs.principalId
+    roleDefinitionId: azureMlRole
+  }
+}]
+
+module foundryRoles 'modules/foundry-role.bicep' = [for c in filter(foundryAgentsConnections, x => (x.?assignRole ?? true) && !empty(x.?projectResourceId ?? '')): {
+  name: 'runbridge-role-fdy-${uniqueString(c.?projectResourceId ?? '')}'
+  scope: resourceGroup(split(c.?projectResourceId ?? '', '/')[2], split(c.?projectResourceId ?? '', '/')[4])
+  params: {
+    accountName: split(c.?projectResourceId ?? '', '/')[8]
+    projectName: split(c.?projectResourceId ?? '', '/')[10]
+    principalId: identity.outputs.principalId
+    roleDefinitionId: foundryRole
+  }
+}]
+
+// ---- outputs (azd stores them in .azure/<env>/.env) ------------------------------------------------
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = app.outputs.functionAppName
+output RUNBRIDGE_API_URL string = 'https://${app.outputs.defaultHostName}/api'
+output AZURE_KEY_VAULT_NAME string = app.outputs.keyVaultName
+output AZURE_STORAGE_ACCOUNT_NAME string = app.outputs.storageAccountName
+output APPLICATIONINSIGHTS_NAME string = app.outputs.applicationInsightsName
+output RUNBRIDGE_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output RUNBRIDGE_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output RUNBRIDGE_ABACUS_SECRET_NAMES array = app.outputs.abacusSecretNames

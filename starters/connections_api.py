@@ -1,0 +1,96 @@
+"""Discovery: the configured connections, and what each can run, so a scheduler can import jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from core.connections import CONNECTION_TYPE_FOR_JOB_TYPE
+from core.job_types import registered_job_types
+from platforms.base import JobInfo
+from platforms.http import ErrorKind, PlatformError
+from platforms.registry import client_for, connections, get_connection
+from starters.responses import error_response, json_response
+
+log = logging.getLogger("runbridge.api")
+bp = df.Blueprint()
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 500
+MAX_PLATFORM_PAGES = 25  # platform pages read for one of ours, so one request stays bounded
+
+
+def _job_types_of(connection_type: str) -> list[str]:
+    return sorted(j for j in registered_job_types()
+                  if CONNECTION_TYPE_FOR_JOB_TYPE[j].value == connection_type)
+
+
+@bp.route(route="connections", methods=["GET"])
+async def api_list_connections(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /api/connections: each configured connection's name, type and job types; never a secret."""
+    listed = []
+    for connection in sorted(connections().values(), key=lambda c: c.name.casefold()):
+        view = connection.public_view()
+        listed.append({"name": view["name"], "type": view["type"], "jobTypes": _job_types_of(view["type"])})
+    return json_response(200, {"connections": listed})
+
+
+def _encode_page(token: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"p": token}).encode()).decode().rstrip("=")
+
+
+def _decode_page(text: str) -> str | None:
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))["p"]
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _collect(connection, page_token: str | None, size: int) -> tuple[list[JobInfo], str | None]:
+    """Follow the platform's own paging until `size` jobs or the end (bounded by MAX_PLATFORM_PAGES)."""
+    client = client_for(connection)
+    jobs: list[JobInfo] = []
+    token = page_token
+    for _ in range(MAX_PLATFORM_PAGES):
+        page = client.list_jobs(token)
+        jobs.extend(page.jobs)
+        token = page.next_page
+        if not token or len(jobs) >= size:
+            break
+    return jobs, token
+
+
+@bp.route(route="connections/{connection}/jobs", methods=["GET"])
+async def api_list_jobs(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /api/connections/{connection}/jobs: runnable jobs with their parameters, one shape for all platforms."""
+    connection = get_connection(req.route_params.get("connection", ""))
+    if connection is None:
+        return error_response(404, "NotFound", "No connection has this name.", "connection")
+    try:
+        size = int(req.params.get("pageSize") or DEFAULT_PAGE_SIZE)
+    except ValueError:
+        size = 0
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        return error_response(400, "InvalidRequest", f"pageSize must be a whole number from 1 to {MAX_PAGE_SIZE}.",
+                              "pageSize")
+    token = None
+    if req.params.get("page"):
+        token = _decode_page(req.params["page"])
+        if token is None:
+            return error_response(400, "InvalidRequest", "page is not a token this API gave out.", "page")
+    try:
+        jobs, next_token = await asyncio.to_thread(_collect, connection, token, size)
+    except PlatformError as exc:
+        status = 504 if exc.transient else 502
+        hint = " Check the connection's identity and its role on the platform." if exc.kind == ErrorKind.AUTH else ""
+        log.warning("discovery on %s failed: %s", connection.name, exc.code)
+        return error_response(status, exc.code, f"The platform refused or failed: {exc.message}{hint}")
+    return json_response(200, {"jobs": [j.to_dict() for j in jobs],
+                               "nextPage": _encode_page(next_token) if next_token else None})

@@ -1,0 +1,163 @@
+"""Validate a run request, start its run idempotently, cancel a run: what the HTTP API and the queue share.
+
+A run is a Durable orchestration whose instance id is the runId. Starting is idempotent: the same runId
+with the same request gives back the run that exists (never a second remote job); the same runId with a
+different request is a `RunConflict`. Each starter turns the outcome into its own answer: an HTTP status
+(`starters.runs_api`), or a queue message consumed or dead-lettered (`starters.queue_starter`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import azure.durable_functions as df
+
+from core.errors import ValidationError
+from core.job_types import job_type_for_orchestrator, registered_job_types
+from core.run_record import run_from_instance
+from core.run_request import RUN_ID, RunRequest, parse_run_request
+from core.status import TERMINAL, ErrorCode, RunStatus
+from platforms.http import PlatformError
+from platforms.registry import client_for, connections, get_connection
+
+log = logging.getLogger("runbridge.start")
+CANCEL_EVENT = "cancel"
+# Durable runtime statuses of an orchestration that can still take events.
+LIVE = ("Pending", "Running", "ContinuedAsNew", "Suspended")
+
+
+class RunConflict(ValidationError):
+    """The runId already names a run started from a different request."""
+
+    def __init__(self) -> None:
+        super().__init__("runId", "is already used by a different run request", ErrorCode.CONFLICT)
+
+
+class StartFailed(Exception):
+    """The task hub did not take the start and no run has the id: the caller may try again."""
+
+
+@dataclass(frozen=True)
+class Started:
+    """The run a start call answers with: `created` when this call started it, not when it existed."""
+
+    request: RunRequest
+    instance: dict[str, Any]
+    created: bool
+
+    @property
+    def run_id(self) -> str:
+        return self.request.run_id or ""
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return run_from_instance(self.instance)
+
+
+class CancelOutcome(str, enum.Enum):
+    """What a cancel request did."""
+
+    REQUESTED = "requested"  # the cancel event was raised; the run cancels its remote job and ends Cancelled
+    NOT_FOUND = "not_found"  # no run has this id
+    ENDED = "ended"  # the run has already ended; nothing to cancel
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    outcome: CancelOutcome
+    record: dict[str, Any] | None = None
+
+
+def validate_run_request(body: object) -> RunRequest:
+    """Check a request body against this app's job types and configured connections (ValidationError)."""
+    return parse_run_request(body, known_job_types=registered_job_types(), known_connections=connections())
+
+
+async def find_run(client: df.DurableOrchestrationClient, run_id: str, **flags: bool) -> dict[str, Any] | None:
+    """The Durable status of a run as a dict, or None when no run has this id."""
+    if not RUN_ID.fullmatch(run_id or ""):
+        return None
+    status = await client.get_status(run_id, **flags)
+    if not status or job_type_for_orchestrator(status.name or "") is None:
+        return None
+    return status.to_json()
+
+
+def stored_request(instance: dict[str, Any]) -> dict[str, Any] | None:
+    """The run request an instance was started with (its input's `request`)."""
+    raw = instance.get("input")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return None
+    return raw.get("request") if isinstance(raw, dict) else None
+
+
+async def start_run(client: df.DurableOrchestrationClient, request: RunRequest) -> Started:
+    """Start the run `request` names (its run_id must be set), or give back the run that has this id.
+
+    Raises RunConflict when the id names a run of a different request, ValidationError when the platform
+    refuses the request (a job that does not exist...), StartFailed when the task hub did not take it.
+    """
+    run_id = request.run_id
+    if not run_id:
+        raise ValueError("start_run needs a request with its run id chosen")
+    existing = await find_run(client, run_id, show_input=True)
+    if existing is not None:
+        return _existing(existing, request)
+    await asyncio.to_thread(check_on_platform, request)
+    orchestrator = registered_job_types()[request.job_type].orchestrator
+    try:
+        await client.start_new(orchestrator, run_id, {"request": request.to_dict()})
+    except Exception:
+        # Another start with this runId won the race: answer as for an existing run.
+        existing = await find_run(client, run_id, show_input=True)
+        if existing is None:
+            log.exception("could not start run %s", run_id)
+            raise StartFailed(run_id) from None
+        return _existing(existing, request)
+    started = await find_run(client, run_id, show_input=True)
+    instance = started or {"instanceId": run_id, "input": {"request": request.to_dict()}, "runtimeStatus": "Pending"}
+    return Started(request, instance, created=True)
+
+
+def _existing(instance: dict[str, Any], request: RunRequest) -> Started:
+    if stored_request(instance) != request.to_dict():
+        raise RunConflict()
+    return Started(request, instance, created=False)
+
+
+def check_on_platform(request: RunRequest) -> None:
+    """Check the request against the platform's job metadata; an unreachable platform defers the check.
+
+    When the platform can't be reached now, the run is accepted and its submit checks again.
+    """
+    connection = get_connection(request.connection)
+    if connection is None:
+        raise ValidationError("connection", "is not a configured connection")
+    try:
+        client_for(connection).check_request(request)
+    except PlatformError as exc:
+        log.warning("could not check run %s against %s now (%s); submit will check", request.run_id,
+                    request.connection, exc.code)
+
+
+async def cancel_run(client: df.DurableOrchestrationClient, run_id: str, reason: str = "requested") -> Cancelled:
+    """Ask a live run to cancel its remote job; say so when there is no such run or it has ended."""
+    instance = await find_run(client, run_id, show_input=True)
+    if instance is None:
+        return Cancelled(CancelOutcome.NOT_FOUND)
+    record = run_from_instance(instance)
+    if instance.get("runtimeStatus") not in LIVE or RunStatus(record["status"]) in TERMINAL:
+        return Cancelled(CancelOutcome.ENDED, record)
+    try:
+        await client.raise_event(run_id, CANCEL_EVENT, {"reason": reason})
+    except Exception:  # the task hub answers 410 once the instance has ended
+        return Cancelled(CancelOutcome.ENDED)
+    return Cancelled(CancelOutcome.REQUESTED, record)
