@@ -3,6 +3,7 @@
 Everything goes through the public HTTP API exactly as a scheduler would send it:
 - three azureml_pipeline runs: one succeeds with its outputs written back, one fails with the remote
   error shown, one is cancelled while running;
+- two abacus_pipeline runs: one succeeds with its model_id written back, one fails with the step's error;
 - a chain of two foundry_agent runs, the second continuing the first one's thread (its thread_id input is
   bound to the first run's thread_id output), and one agent run cancelled while it works.
 Each run's status changes are printed as they happen, with its monitor link.
@@ -43,6 +44,11 @@ def agent(run_id: str, agent_id: str, message: str) -> dict[str, Any]:
                            {"name": "response", "direction": "Output"}]}
 
 
+def abacus(run_id: str, pipeline_id: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"jobType": "abacus_pipeline", "connection": "abacus-sim", "job": pipeline_id, "runId": run_id,
+            "parameters": [*parameters, {"name": "model_id", "direction": "Output"}]}
+
+
 ECHO_AGENT = "asst_echo00000000000000000000"
 SLOW_AGENT = "asst_slow00000000000000000000"
 CHAT = {"chainId": "demo-chat", "steps": [
@@ -62,6 +68,9 @@ RUNS = [
     (pipeline("demo-failing", "failing-pipeline"), None),
     (pipeline("demo-cancelled", "long-pipeline"), "cancel once Running"),
     (agent("demo-agent-cancelled", SLOW_AGENT, "Think slowly about this."), "cancel once Running"),
+    (abacus("demo-abacus-train", "simtrain01", [{"name": "learning_rate", "value": 0.05, "direction": "Input"},
+                                                {"name": "epochs", "value": 8, "direction": "Input"}]), None),
+    (abacus("demo-abacus-failing", "simfail01", []), None),
 ]
 
 
@@ -147,7 +156,8 @@ def main() -> int:
                 print(f"    asked:   {values.get('user_message')}")
                 print(f"    answer:  {values.get('response')}")
             expected = {"demo-train": "Success", "demo-failing": "Failed", "demo-cancelled": "Cancelled",
-                        "demo-agent-cancelled": "Cancelled"}
+                        "demo-agent-cancelled": "Cancelled", "demo-abacus-train": "Success",
+                        "demo-abacus-failing": "Failed"}
             ok = all(results[k]["status"] == v for k, v in expected.items()) and chain["status"] == "Success"
             stats = requests.get(f"{simulation.servers['azure_ml'].url}/_sim/stats", timeout=10).json()
             print(f"\nAzure ML simulator: {stats['remoteJobsCreated']} jobs created, "

@@ -20,6 +20,7 @@ waiter and vanish. With one waiter:
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
@@ -45,6 +46,7 @@ from core.run_record import new_run_record
 from core.status import ErrorCode, RunStatus, is_terminal
 
 CANCEL_EVENT = "cancel"
+run_log = logging.getLogger("runbridge.run")
 # Submit is idempotent or reconciled on every platform, so the activity may be retried on transient errors.
 SUBMIT_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=30_000, max_number_of_attempts=5)
 
@@ -71,6 +73,7 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
             return _end(context, run, RunStatus.FAILED, error["code"], error["message"])
         run.update(remoteRunId=submitted["remoteRunId"], monitorUrl=submitted["monitorUrl"],
                    remoteStatus=submitted.get("remoteStatus"), outputs=dict(submitted.get("outputs") or {}))
+        _emit(context, run, "submitted")
         state = PollState.start(context.current_utc_datetime, parse_duration(request["startTimeout"]),
                                 parse_duration(request["timeout"]))
         decision: Decision | None = None  # poll at once: a job that already ended never waits
@@ -84,6 +87,7 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
             if state.cancel_reason is None:
                 if (yield from _wait_or_cancel(context, cancel_event, decision.seconds)):
                     decision = request_cancel(policy, state, context.current_utc_datetime)
+                    _emit(context, run, "cancel_requested")
                     continue
             else:
                 yield _timer(context, decision.seconds)
@@ -98,8 +102,10 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
             state = decision.state
             if state.cancel_reason is None and cancel_event.is_completed:
                 decision = request_cancel(policy, state, context.current_utc_datetime)
+                _emit(context, run, "cancel_requested")
                 continue
             context.set_custom_status(run)
+            _emit(context, run, "continued_as_new")
             context.continue_as_new({"request": request, "run": run, "poll": state.to_dict(),
                                      "wait": decision.seconds, "cancelSent": cancel_sent})
             return run
@@ -107,8 +113,13 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
             return (yield from _finish(context, request, run, decision))
         seen = yield context.call_activity("poll_run", _payload(request, run))
         decision = next_poll(policy, state, _observation(seen), context.current_utc_datetime, context.new_uuid())
+        before = (run["status"], run["remoteStatus"])
         _record_poll(run, decision.state, seen)
         context.set_custom_status(run)
+        if (run["status"], run["remoteStatus"]) != before:
+            _emit(context, run, "status_changed")
+        if isinstance(decision, Cancel):
+            _emit(context, run, "cancel_requested", reason=decision.reason.value)
         if isinstance(decision, Wait) and decision.state.cancel_reason is not None and not cancel_sent:
             # the cancel call failed transiently: send it again; next_poll's cancel budget bounds this
             decision = Cancel(decision.state.cancel_reason, decision.seconds, decision.state)
@@ -160,7 +171,25 @@ def _end(context: df.DurableOrchestrationContext, run: dict[str, Any], status: R
     run["error"] = None if code is None else {"code": str(code), "message": message or ""}
     run["endedAt"] = run.get("endedAt") or _now(context)
     context.set_custom_status(run)
+    _emit(context, run, "ended")
     return run
+
+
+def _emit(context: df.DurableOrchestrationContext, run: dict[str, Any], event: str, **extra: Any) -> None:
+    """One structured run event (docs/operations.md), written once: never while the episode replays.
+
+    The message is `run_event <compact JSON>` so a log query can read the fields without an SDK; the same
+    fields ride in `extra` for handlers that keep them. Never a secret: the run record holds none.
+    """
+    if context.is_replaying:
+        return
+    error = run.get("error") or {}
+    fields = {"event": event, "runId": run.get("id"), "jobType": run.get("jobType"),
+              "connection": run.get("connection"), "job": run.get("job"), "remoteRunId": run.get("remoteRunId"),
+              "status": run.get("status"), "remoteStatus": run.get("remoteStatus"),
+              "errorCode": error.get("code") if isinstance(error, dict) else None, "polls": run.get("polls"),
+              **extra}
+    run_log.info("run_event %s", json.dumps(fields, separators=(",", ":")), extra={"runbridge": fields})
 
 
 def _record_poll(run: dict[str, Any], state: PollState, seen: dict[str, Any]) -> None:

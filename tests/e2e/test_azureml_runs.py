@@ -160,3 +160,21 @@ def test_transient_poll_failures_do_not_fail_a_healthy_run(stack):
     run = stack.wait_run("flaky-1")
     assert run["status"] == "Success"
     assert stack.sim_stats("azure_ml")["faultsInjected"] == 11
+
+
+def test_each_run_event_is_logged_once_with_its_fields(stack, caplog):
+    import json
+    import logging
+
+    caplog.set_level(logging.INFO, logger="runbridge.run")
+    stack.post_run(train_request("logged-1"))
+    stack.wait_run("logged-1")
+    events = [json.loads(r.getMessage().split(" ", 1)[1]) for r in caplog.records
+              if r.name == "runbridge.run" and r.getMessage().startswith("run_event ")]
+    mine = [e for e in events if e["runId"] == "logged-1"]
+    kinds = [e["event"] for e in mine]
+    assert kinds.count("submitted") == 1 and kinds.count("ended") == 1 and kinds[-1] == "ended"  # replays log nothing
+    assert kinds.count("status_changed") >= 2  # Queued..Running..Completed
+    ended = mine[-1]
+    assert ended["status"] == "Success" and ended["remoteRunId"] == "runbridge-logged-1"
+    assert ended["jobType"] == "azureml_pipeline" and ended["connection"] == "azureml-sim" and ended["errorCode"] is None
