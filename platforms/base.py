@@ -77,6 +77,17 @@ class PlatformClient(Protocol):
         """Raise core.errors.ValidationError if the platform cannot run this request (unknown job, input)."""
         ...
 
+    def preview(self, request: RunRequest, run_id: str) -> dict[str, Any]:
+        """The remote call `submit` would send for a new run, `{"method", "url", "body"}`, without sending it.
+
+        Built by the same code as the submit; no credential is in it (HttpClient.describe).
+        """
+        ...
+
+    def probe(self) -> None:
+        """One cheap authenticated read, so a connection test sees auth and reachability (PlatformError)."""
+        ...
+
     def submit(self, request: RunRequest, run_id: str) -> Submitted:
         """Start the remote job for `run_id`, or find the one this run already started."""
         ...

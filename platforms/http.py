@@ -223,6 +223,15 @@ class HttpClient:
                                 code="ForeignUrl")
         return path
 
+    def describe(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                 json: Any = None) -> dict[str, Any]:
+        """The call `request` would send, as `{"method", "url", "body"}`, without sending it (a dry run).
+
+        Headers are left out: they carry the credentials (Authorization, apiKey, x-azureml-token).
+        """
+        prepared = requests.Request(method, self.url(path), params=params).prepare()
+        return {"method": method, "url": prepared.url, "body": json}
+
     def request(self, method: str, path: str, *, operation: str, params: Mapping[str, Any] | None = None,
                 json: Any = None, headers: Mapping[str, str] | None = None, retry: RetryPolicy | None = None,
                 allow: tuple[int, ...] = ()) -> requests.Response:

@@ -20,7 +20,9 @@ import requests
 from core.errors import ValidationError
 from core.job_types import job_type_for_orchestrator, registered_job_types
 from core.run_record import run_from_instance
+from core.run_request import RunRequest
 from core.status import RunStatus
+from platforms.http import PlatformError
 from starters.responses import (
     PayloadTooLarge,
     error_response,
@@ -35,6 +37,7 @@ from starters.start import (
     StartFailed,
     cancel_run,
     find_run,
+    preview_run,
     start_run,
     validate_run_request,
 )
@@ -59,6 +62,11 @@ async def api_start_run(req: func.HttpRequest, client: df.DurableOrchestrationCl
     except ValidationError as exc:
         return validation_response(exc)
     request = request.with_run_id(request.run_id or uuid.uuid4().hex)
+    dry_run = (req.params.get("dryRun") or "false").casefold()
+    if dry_run not in ("true", "false"):
+        return error_response(400, "InvalidRequest", "dryRun must be true or false.", "dryRun")
+    if dry_run == "true":
+        return await _dry_run(request)
     try:
         started = await start_run(client, request)
     except RunConflict:
@@ -71,6 +79,19 @@ async def api_start_run(req: func.HttpRequest, client: df.DurableOrchestrationCl
     if not started.created:
         return json_response(200, started.record, location)
     return json_response(202, started.record, {**location, "Retry-After": "5"})
+
+
+async def _dry_run(request: RunRequest) -> func.HttpResponse:
+    """POST /api/runs?dryRun=true: the checks of a start and the remote request it would send; nothing starts."""
+    try:
+        preview = await asyncio.to_thread(preview_run, request)
+    except ValidationError as exc:
+        return validation_response(exc)
+    except PlatformError as exc:
+        log.warning("dry run on %s could not read the platform: %s", request.connection, exc.code)
+        return error_response(504 if exc.transient else 502, exc.code,
+                              f"The platform refused or failed: {exc.message}")
+    return json_response(200, preview)
 
 
 @bp.route(route="runs/{id}", methods=["GET"])

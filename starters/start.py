@@ -148,6 +148,20 @@ def check_on_platform(request: RunRequest) -> None:
                     request.connection, exc.code)
 
 
+def preview_run(request: RunRequest) -> dict[str, Any]:
+    """A dry run: check the request as a start does, then the remote call its submit would send, unsent.
+
+    `request` has its run id chosen. Raises ValidationError as a start would, PlatformError when the
+    platform cannot be read now (a start would defer its check; a preview needs the platform's answer).
+    """
+    connection = get_connection(request.connection)
+    if connection is None:
+        raise ValidationError("connection", "is not a configured connection")
+    client = client_for(connection)
+    client.check_request(request)
+    return {"dryRun": True, "request": request.to_dict(), "remote": client.preview(request, request.run_id or "")}
+
+
 async def cancel_run(client: df.DurableOrchestrationClient, run_id: str, reason: str = "requested") -> Cancelled:
     """Ask a live run to cancel its remote job; say so when there is no such run or it has ended."""
     instance = await find_run(client, run_id, show_input=True)

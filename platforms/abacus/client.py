@@ -115,11 +115,7 @@ class AbacusClient:
     # ---- calls -------------------------------------------------------------------------------------
     def call(self, method: str, **arguments: Any) -> Any:
         """One API method with its verb; the envelope's `result`, or PlatformError."""
-        verb = METHODS[method]
-        if verb == "GET":
-            params, body = {k: v for k, v in arguments.items() if v is not None}, None
-        else:
-            params, body = None, arguments
+        verb, params, body = _call_parts(method, arguments)
         response = self.http.request(verb, API_PREFIX + method, operation=method, params=params, json=body)
         return read_result(response, method, self._secret)
 
@@ -166,7 +162,7 @@ class AbacusClient:
             log.info("run %s already started pipeline version %s: using it", run_id, own["pipelineVersion"])
             return self._submitted(own, run_id)
         try:
-            version = self.call("runPipeline", pipelineId=request.job, pipelineVariableMappings=mappings)
+            version = self.call("runPipeline", **_run_arguments(request, mappings))
             if not isinstance(version, dict) or not isinstance(version.get("pipelineVersion"), str):
                 raise PlatformError(ErrorKind.TRANSIENT, "runPipeline answered without a pipelineVersion",
                                     code="InvalidResponse", operation="runPipeline")
@@ -186,6 +182,17 @@ class AbacusClient:
         else:
             own = version
         return self._submitted(own, run_id)
+
+    def preview(self, request: RunRequest, run_id: str) -> dict[str, Any]:
+        """The runPipeline call a submit would send, with its typed variable mappings (the key is a header,
+        never in it)."""
+        _, mappings = _plan(request, self.pipeline(request.job))
+        verb, params, body = _call_parts("runPipeline", _run_arguments(request, mappings))
+        return self.http.describe(verb, API_PREFIX + "runPipeline", params=params, json=body)
+
+    def probe(self) -> None:
+        """listPipelines: one call that needs a valid key with access to the organisation."""
+        self.call("listPipelines")
 
     def get_state(self, remote_run_id: str) -> RemoteState:
         try:
@@ -317,6 +324,19 @@ class AbacusClient:
                     parameters.append(JobParameter(name, Direction.OUTPUT.value,
                                                    str(output.get("variableType") or "ANY")))
         return JobInfo(pipeline["pipelineId"], pipeline.get("pipelineName"), None, parameters, self.monitor_url())
+
+
+def _call_parts(method: str, arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any] | None, Any]:
+    """(verb, query, body) of one API method: GET takes a query string, POST a JSON body (§2)."""
+    verb = METHODS[method]
+    if verb == "GET":
+        return verb, {k: v for k, v in arguments.items() if v is not None}, None
+    return verb, None, dict(arguments)
+
+
+def _run_arguments(request: RunRequest, mappings: list[dict[str, Any]]) -> dict[str, Any]:
+    """runPipeline's arguments for a run."""
+    return {"pipelineId": request.job, "pipelineVariableMappings": mappings}
 
 
 def _plan(request: RunRequest, pipeline: Mapping[str, Any] | None) -> tuple[list[Variable], list[dict[str, Any]]]:

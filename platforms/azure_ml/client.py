@@ -102,16 +102,13 @@ class AzureMLClient:
         existing = self.get_job(name)
         if existing is not None:
             return self._submitted(existing, run_id)
-        template = self.get_job(request.job)
-        _check_against_template(request, template, self.connection.settings["workspace"])
-        body = build_clone(template or {}, request.job, run_id, inputs_to_send(request.parameters))
+        path, params, body = self._clone_put(request, run_id, self.get_job(request.job))
         headers = {"x-azureml-token": self._ml_token()}  # the SDK sends it on pipeline PUTs (§1.3)
         last: PlatformError | None = None
         for _ in range(SUBMIT_ATTEMPTS):
             try:
-                created = self.arm.request("PUT", self._job_path(name), operation="Jobs_CreateOrUpdate",
-                                           params={"api-version": API_VERSION}, json=body, headers=headers,
-                                           retry=_PUT_RETRY)
+                created = self.arm.request("PUT", path, operation="Jobs_CreateOrUpdate", params=params, json=body,
+                                           headers=headers, retry=_PUT_RETRY)
                 return self._submitted(created.json(), run_id)
             except PlatformError as exc:
                 if not exc.transient:
@@ -123,6 +120,16 @@ class AzureMLClient:
                     return self._submitted(found, run_id)
         assert last is not None
         raise last
+
+    def preview(self, request: RunRequest, run_id: str) -> dict[str, Any]:
+        """The PUT of the clone a submit would send (template read now, nothing written)."""
+        path, params, body = self._clone_put(request, run_id, self.get_job(request.job))
+        return self.arm.describe("PUT", path, params=params, json=body)
+
+    def probe(self) -> None:
+        """One page of the workspace's pipeline jobs: needs the same read permission runs need."""
+        self.arm.request("GET", f"{self.workspace_path}/jobs", operation="Jobs_List",
+                         params={"api-version": API_VERSION, "jobType": "Pipeline"})
 
     def get_state(self, remote_run_id: str) -> RemoteState:
         job = self.get_job(remote_run_id)
@@ -174,6 +181,13 @@ class AzureMLClient:
         return JobsPage(jobs, body.get("nextLink"))
 
     # ---- helpers -----------------------------------------------------------------------------
+    def _clone_put(self, request: RunRequest, run_id: str, template: Mapping[str, Any] | None
+                   ) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """(path, query, body) of the PUT that creates this run's clone; ValidationError for a bad request."""
+        _check_against_template(request, template, self.connection.settings["workspace"])
+        body = build_clone(template or {}, request.job, run_id, inputs_to_send(request.parameters))
+        return self._job_path(job_name(run_id)), {"api-version": API_VERSION}, body
+
     def _submitted(self, job: Mapping[str, Any], run_id: str) -> Submitted:
         props = job.get("properties") or {}
         owner = (props.get("tags") or {}).get(RUN_ID_TAG)

@@ -191,6 +191,16 @@ class FoundryAgentsClient:
         assert last is not None
         raise last
 
+    def preview(self, request: RunRequest, run_id: str) -> dict[str, Any]:
+        """The POST a submit would send first: a new thread and run, or a run with the message on a thread."""
+        run = read_run(request)
+        path, _, body = _run_post(request.job, run, run_id, run.thread_id)
+        return self.http.describe("POST", path, params={"api-version": self.api_version}, json=body)
+
+    def probe(self) -> None:
+        """One agent of the project (`limit=1`): the read every run's agent check makes."""
+        self._call("GET", "/assistants", "listAgents", params={"limit": 1})
+
     def get_state(self, remote_run_id: str) -> RemoteState:
         thread_id, run_id = split_remote_run_id(remote_run_id)
         try:
@@ -288,14 +298,8 @@ class FoundryAgentsClient:
         return next((t.get("id") for t in threads if tagged(t, run_id)), None)
 
     def _post_run(self, agent_id: str, run: AgentRun, run_id: str, thread_id: str | None) -> dict[str, Any]:
-        if thread_id is None:
-            return self._call("POST", "/threads/runs", "createThreadAndRun",
-                              json=new_thread_run_body(agent_id, run, run_id))
-        # A thread we made whose run is missing already holds the message (only POST /threads/runs makes
-        # threads here, message included): start the run without adding it twice.
-        own_thread = run.thread_id is None
-        return self._call("POST", f"/threads/{thread_id}/runs", "createRun",
-                          json=thread_run_body(agent_id, run, run_id, with_message=not own_thread))
+        path, operation, body = _run_post(agent_id, run, run_id, thread_id)
+        return self._call("POST", path, operation, json=body)
 
     def _busy(self, thread_id: str, active: Mapping[str, Any] | None) -> PlatformError:
         which = f" {active.get('id')} ({active.get('status')})" if active else ""
@@ -336,6 +340,17 @@ class FoundryAgentsClient:
         properties = {"model": str(agent["model"])} if agent.get("model") else {}
         return JobInfo(agent_id, agent.get("name"), agent.get("description"), parameters, self.monitor_url(),
                        properties)
+
+
+def _run_post(agent_id: str, run: AgentRun, run_id: str, thread_id: str | None) -> tuple[str, str, dict[str, Any]]:
+    """(path, operation, body) of the one POST that posts the message and starts the run (module doc)."""
+    if thread_id is None:
+        return "/threads/runs", "createThreadAndRun", new_thread_run_body(agent_id, run, run_id)
+    # A thread we made whose run is missing already holds the message (only POST /threads/runs makes
+    # threads here, message included): start the run without adding it twice.
+    own_thread = run.thread_id is None
+    return (f"/threads/{thread_id}/runs", "createRun",
+            thread_run_body(agent_id, run, run_id, with_message=not own_thread))
 
 
 def error_parser(response: requests.Response) -> tuple[str | None, str]:

@@ -1,0 +1,27 @@
+"""The OpenAPI 3 document of the HTTP API (starters/openapi.json), served as it is kept in the repo.
+
+tests/e2e/test_openapi.py keeps it true: every route the app registers is in it with its methods, and the
+answers of each route validate against its response schemas.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import azure.durable_functions as df
+import azure.functions as func
+
+DOCUMENT = Path(__file__).with_name("openapi.json")
+bp = df.Blueprint()
+
+
+@lru_cache(maxsize=1)
+def _document() -> bytes:
+    return DOCUMENT.read_bytes()
+
+
+@bp.route(route="openapi.json", methods=["GET"])
+async def api_openapi(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /api/openapi.json: the API's OpenAPI 3 document."""
+    return func.HttpResponse(_document(), status_code=200, mimetype="application/json")
