@@ -4,15 +4,16 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-vendor.txt | cksum | cut -d' ' -f1)
 NPM    := $(shell command -v npm 2>/dev/null)
 NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | cksum | cut -d' ' -f1)
 
 .PHONY: setup node-tools demo test lint serve serve-azurite bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+# requirements-vendor.txt: the vendors' SDKs, for tests/simulators/test_vendor_sdks.py (heavy, test-only)
+$(STAMP): requirements.txt requirements-dev.txt requirements-vendor.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements-vendor.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 

@@ -1,9 +1,8 @@
 """Thin activities for every job type: resolve the connection, call one client verb, return plain data.
 
 They never branch on a run's status; they only turn a platform error into data the poll loop reads
-(transient or not), so an orchestrator never sees an exception type it must know. A transient submit
-error is raised, so the orchestrator's activity retry (whose submit is idempotent or reconciled) tries
-again.
+(transient or not, with the platform's Retry-After), so an orchestrator never sees an exception type it
+must know and waits out a transient failure on a durable timer before calling again.
 """
 
 from __future__ import annotations
@@ -22,10 +21,6 @@ from platforms.registry import client_for, get_connection
 
 log = logging.getLogger("runbridge.activities")
 bp = df.Blueprint()
-
-
-class TransientSubmitError(Exception):
-    """A submit failed in a way worth retrying; the orchestrator's retry policy tries again."""
 
 
 def _client(request: RunRequest) -> PlatformClient:
@@ -54,9 +49,7 @@ def submit_run(payload: dict[str, Any]) -> dict[str, Any]:
     except ValidationError as exc:
         return {"ok": False, "error": _error("InvalidParameter", str(exc))}
     except PlatformError as exc:
-        if exc.transient:
-            raise TransientSubmitError(str(exc)) from None
-        return {"ok": False, "error": _error(_platform_code(exc), str(exc))}
+        return _failure(exc)
     return {"ok": True, "remoteRunId": submitted.remote_run_id, "monitorUrl": submitted.monitor_url,
             "remoteStatus": submitted.remote_status, "outputs": dict(submitted.outputs)}
 
@@ -94,5 +87,11 @@ def read_outputs(payload: dict[str, Any]) -> dict[str, Any]:
     try:
         outputs = _client(request).outputs(payload["remoteRunId"], request)
     except PlatformError as exc:
-        return {"ok": False, "error": str(exc)}
+        return _failure(exc)
     return {"ok": True, "outputs": dict(outputs)}
+
+
+def _failure(exc: PlatformError) -> dict[str, Any]:
+    """A failed call as data: transient ones carry the platform's Retry-After for the orchestrator's wait."""
+    return {"ok": False, "transient": exc.transient, "retryAfter": exc.retry_after,
+            "error": _error(_platform_code(exc), str(exc))}

@@ -5,7 +5,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["devhost_overhead.py"]
+BENCHMARKS = [
+    "cold_start.py",
+    "devhost_overhead.py",
+    "devhost_vs_durabletask.py",
+    "scale.py",
+    "platform_load.py",
+    "history.py",
+]
 
 
 def main() -> int:

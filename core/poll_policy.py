@@ -57,6 +57,11 @@ class PollPolicy:
     cancel_budget: float = 900.0  # time allowed after a cancel for the job to confirm a terminal state
     polls_per_execution: int = 50  # continue-as-new after this many polls, so history stays short
     retry_after_cap: float = 600.0  # a Retry-After hint longer than this is cut to this (ARM's max)
+    # When set, the cap rises with the job's age: this fraction of the time since it started running
+    # (never below max_interval, never above max_elapsed_interval), so a long job is polled about as
+    # often per doubling of its age as a short one, and the lag to notice its end stays this fraction.
+    elapsed_fraction: float | None = None
+    max_elapsed_interval: float = 3600.0  # the ceiling of the age-scaled cap
 
     def __post_init__(self) -> None:
         if not MIN_WAIT <= self.first_interval <= self.max_interval:
@@ -67,13 +72,32 @@ class PollPolicy:
             raise ValueError("budgets and caps must not be negative")
         if self.polls_per_execution < 1:
             raise ValueError("polls_per_execution must be at least 1")
+        if self.elapsed_fraction is not None and not 0 < self.elapsed_fraction < 1:
+            raise ValueError("need 0 < elapsed_fraction < 1")
+        if self.elapsed_fraction is not None and self.max_elapsed_interval < self.max_interval:
+            raise ValueError("need max_elapsed_interval >= max_interval")
 
-    def interval(self, attempt: int) -> float:
-        """The wait before jitter after `attempt` unchanged polls: first_interval grown, capped."""
-        try:
-            return min(self.max_interval, self.first_interval * self.growth**attempt)
-        except OverflowError:
+    @property
+    def ceiling(self) -> float:
+        """The longest computed wait this policy can ever give (Retry-After aside)."""
+        return self.max_interval if self.elapsed_fraction is None else self.max_elapsed_interval
+
+    def cap(self, running_for: float = 0.0) -> float:
+        """The cap on the wait once the job has been running `running_for` seconds."""
+        if self.elapsed_fraction is None:
             return self.max_interval
+        return max(self.max_interval, min(self.max_elapsed_interval, self.elapsed_fraction * running_for))
+
+    def grown(self, attempt: int) -> float:
+        """first_interval grown `attempt` times, uncapped (inf past float range)."""
+        try:
+            return self.first_interval * self.growth**attempt
+        except OverflowError:
+            return math.inf
+
+    def interval(self, attempt: int, running_for: float = 0.0) -> float:
+        """The wait before jitter after `attempt` unchanged polls: first_interval grown, capped."""
+        return min(self.cap(running_for), self.grown(attempt))
 
 
 @dataclass(frozen=True)
@@ -264,11 +288,13 @@ def _wait(
     policy: PollPolicy, state: PollState, now: datetime, seed: str, retry_after: float | None
 ) -> Wait | ContinueAsNew:
     """The next wait: backoff shortened by jitter, not past the next deadline, never under Retry-After."""
-    base = policy.interval(state.attempt)
+    started = state.started_at
+    running_for = 0.0 if started is None else max(0.0, (now - _parse(started)).total_seconds())
+    base = policy.interval(state.attempt, running_for)
     seconds = base * (1 - policy.jitter * _unit(seed))
     until = (_next_deadline(policy, state) - now).total_seconds()
     seconds = max(min(seconds, until), MIN_WAIT, _hint(retry_after, policy.retry_after_cap))
-    if base < policy.max_interval:
+    if policy.grown(state.attempt) < policy.ceiling:
         state = replace(state, attempt=state.attempt + 1)
     if state.polls % policy.polls_per_execution == 0:
         return ContinueAsNew(seconds, state)

@@ -47,8 +47,12 @@ from core.status import ErrorCode, RunStatus, is_terminal
 
 CANCEL_EVENT = "cancel"
 run_log = logging.getLogger("runbridge.run")
-# Submit is idempotent or reconciled on every platform, so the activity may be retried on transient errors.
-SUBMIT_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=30_000, max_number_of_attempts=5)
+# Submit and output reads are idempotent or reconciled on every platform, so a transient failure is tried
+# again: after a backoff that doubles from RETRY_FIRST to RETRY_CAP seconds, never before the platform's
+# Retry-After, on a durable timer (an activity never sleeps), RETRY_ATTEMPTS times in all.
+RETRY_ATTEMPTS = 10
+RETRY_FIRST = 15.0
+RETRY_CAP = 300.0
 
 
 def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Generator[Any, Any, dict[str, Any]]:
@@ -63,14 +67,12 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
         context.set_custom_status(run)
         if (yield from _wait_or_cancel(context, cancel_event, 0)):
             return _end(context, run, RunStatus.CANCELLED, ErrorCode.CANCELLED, "Cancelled before it was submitted.")
-        try:
-            submitted = yield context.call_activity_with_retry("submit_run", SUBMIT_RETRY,
-                                                              {"request": request, "createdAt": run["createdAt"]})
-        except Exception as exc:  # retries spent on transient errors
-            return _end(context, run, RunStatus.FAILED, ErrorCode.SUBMIT_FAILED, _first_line(exc))
+        payload = {"request": request, "createdAt": run["createdAt"]}
+        submitted = yield from _call_retrying(context, "submit_run", payload)
         if not submitted["ok"]:
             error = submitted["error"]
-            return _end(context, run, RunStatus.FAILED, error["code"], error["message"])
+            code = ErrorCode.SUBMIT_FAILED.value if submitted.get("transient") else error["code"]
+            return _end(context, run, RunStatus.FAILED, code, error["message"])
         run.update(remoteRunId=submitted["remoteRunId"], monitorUrl=submitted["monitorUrl"],
                    remoteStatus=submitted.get("remoteStatus"), outputs=dict(submitted.get("outputs") or {}))
         _emit(context, run, "submitted")
@@ -129,7 +131,7 @@ def _finish(context: df.DurableOrchestrationContext, request: dict[str, Any], ru
             decision: Finish) -> Generator[Any, Any, dict[str, Any]]:
     """Read outputs on Success, write every known output back to the parameters, publish the end."""
     if decision.status is RunStatus.SUCCESS:
-        result = yield context.call_activity("read_outputs", _payload(request, run))
+        result = yield from _call_retrying(context, "read_outputs", _payload(request, run))
         if result["ok"]:
             run["outputs"] = {**run.get("outputs", {}), **result["outputs"]}
     params = [Parameter(p["name"], Direction.parse(p["direction"]), p.get("value"))
@@ -149,6 +151,27 @@ def _finish(context: df.DurableOrchestrationContext, request: dict[str, Any], ru
 
 # Codes of runs that were stopped (on request, at a deadline, or on the platform) rather than failing.
 _STOPPED = frozenset({ErrorCode.CANCELLED, ErrorCode.TIMEOUT, ErrorCode.UNKNOWN_STATUS_BUDGET_EXHAUSTED})
+
+
+def _call_retrying(context: df.DurableOrchestrationContext, activity: str,
+                   payload: dict[str, Any]) -> Generator[Any, Any, dict[str, Any]]:
+    """Call an activity that reports `{"ok", "transient", "retryAfter", "error"}`; retry transient failures.
+
+    A cancel raised meanwhile stays on the cancel waiter and is acted on after the call: a submit that
+    failed transiently may still have made the remote job, which the next attempt finds and the loop then
+    cancels, so nothing is left running.
+    """
+    result: dict[str, Any] = {}
+    for attempt in range(RETRY_ATTEMPTS):
+        try:
+            result = yield context.call_activity(activity, payload)
+        except Exception as exc:  # the activity itself crashed (a bug): not worth retrying
+            return {"ok": False, "error": {"code": ErrorCode.SUBMIT_FAILED.value, "message": _first_line(exc)}}
+        if result.get("ok") or not result.get("transient"):
+            return result
+        wait = max(min(RETRY_FIRST * 2**attempt, RETRY_CAP), float(result.get("retryAfter") or 0))
+        yield _timer(context, wait)
+    return result
 
 
 def _default_message(decision: Finish) -> str:

@@ -9,6 +9,8 @@ Shared framework:
   bearer auth, fault injection, counters, the `/_sim` control routes);
 - `simulators.faults`: `Fault`, `FaultKind`, `FaultInjector` (by seeded rate or by script);
 - `simulators.lifecycle`: `Timeline`, statuses as a pure function of clock time;
+- `simulators.tls`: a self-signed certificate for `SimServer(tls=True)` / `--tls` (the Azure SDKs
+  send bearer tokens over https only; clients trust `SimServer.ca_file`);
 - `simulators.registry`: `PLATFORMS` (name -> module, default port) and `create_server`.
 
 Adding a platform (e.g. `abacus`): write `simulators/abacus.py` (or a subpackage) with

@@ -1,8 +1,10 @@
 """Command line: `python -m simulators <platform> --port N [--clock real|virtual] [--time-scale K]
-[--faults RATE] [--seed S] [--fault-kinds K,K] [-o key=value ...]`.
+[--faults RATE] [--seed S] [--fault-kinds K,K] [--tls] [-o key=value ...]`.
 
 Serves one simulator until interrupted. The first line on stdout is `<platform> simulator listening
-on <url>`, so a test or script that starts it with `--port 0` can read the port.
+on <url>`, so a test or script that starts it with `--port 0` can read the port. With `--tls` it
+serves https with a fresh self-signed certificate, and the second line is `trust <ca file>` (point
+REQUESTS_CA_BUNDLE / SSL_CERT_FILE at it: the Azure SDKs send bearer tokens over https only).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="platform option, e.g. -o page_size=5 -o strict=true (value parsed as JSON when it can be)",
     )
+    parser.add_argument("--tls", action="store_true", help="serve https with a self-signed certificate")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return parser
 
@@ -70,7 +73,13 @@ def main(argv: list[str] | None = None) -> int:
         clock = make_clock(args.clock, args.time_scale, args.origin)
         port = PLATFORMS[args.platform].default_port if args.port is None else args.port
         server = create_server(
-            args.platform, clock, port=port, host=args.host, faults=faults, **parse_options(args.option)
+            args.platform,
+            clock,
+            port=port,
+            host=args.host,
+            faults=faults,
+            tls=args.tls,
+            **parse_options(args.option),
         )
     except PlatformNotAvailable as exc:
         print(f"simulators: {exc}", file=sys.stderr)
@@ -86,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"simulators: cannot listen on {args.host}:{port}: {exc}", file=sys.stderr)
         return 1
     print(f"{args.platform} simulator listening on {url}", flush=True)
+    if server.ca_file is not None:
+        print(f"trust {server.ca_file}", flush=True)
     try:
         stop.wait()
     except KeyboardInterrupt:

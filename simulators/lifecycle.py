@@ -33,6 +33,13 @@ class Timeline:
             seconds -= length
         return self.final
 
+    def holding(self, status: str, seconds: float) -> Timeline:
+        """The same timeline with `status` held for `seconds` (ValueError if it has no such phase)."""
+        if status not in (name for name, _ in self.phases):
+            raise ValueError(f"no {status} phase")
+        phases = tuple((name, seconds if name == status else length) for name, length in self.phases)
+        return Timeline(phases, self.final)
+
     def offset(self, status: str) -> float | None:
         """Seconds after creation at which `status` begins, or None if the timeline never has it."""
         start = 0.0

@@ -64,8 +64,12 @@ def create_server(
     port: int = 0,
     host: str = "127.0.0.1",
     faults: FaultInjector | None = None,
+    tls: bool = False,
     **options: Any,
 ) -> SimServer:
-    """A ready-to-start server for platform `name`; `options` go to the platform's `create`."""
+    """A ready-to-start server for platform `name`; `options` go to the platform's `create`.
+
+    `tls=True` serves https with a self-signed certificate (`SimServer.ca_file`), as the Azure SDKs need.
+    """
     platform = load_platform(name)(clock, **options)
-    return SimServer(platform, faults=faults, host=host, port=port)
+    return SimServer(platform, faults=faults, host=host, port=port, tls=tls)

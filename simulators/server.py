@@ -23,8 +23,11 @@ import contextlib
 import json
 import logging
 import socket
+import ssl
+import sys
 import threading
-from collections import Counter
+import weakref
+from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -32,11 +35,15 @@ from urllib.parse import parse_qs, urlsplit
 from core.clock import Clock
 from simulators.faults import Fault, FaultInjector, FaultKind
 from simulators.routing import UNMATCHED, Request, Response, Route, Router, as_response
+from simulators.tls import Certificate, make_certificate
 
 log = logging.getLogger("simulators")
 
 DEFAULT_RETRY_AFTER = 1
 """Retry-After seconds of a throttle fault that names none."""
+
+REQUEST_LOG_SIZE = 20_000
+"""How many platform requests `GET /_sim/requests` keeps (the oldest are dropped first)."""
 
 _ERROR_FAULTS = {
     FaultKind.THROTTLE: (429, "Too many requests; retry after the Retry-After delay."),
@@ -117,8 +124,11 @@ class SimServer:
         faults: FaultInjector | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        tls: bool = False,
     ) -> None:
         self.platform = platform
+        self.tls = tls  # serve https with a self-signed certificate made at start (simulators.tls)
+        self._certificate: Certificate | None = None
         self.faults = faults or FaultInjector()
         self.host = host
         self.port = port
@@ -129,6 +139,7 @@ class SimServer:
         self._requests: Counter[str] = Counter()
         self._faults_by_kind: Counter[str] = Counter()
         self._faults_by_operation: Counter[str] = Counter()
+        self._request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -136,18 +147,29 @@ class SimServer:
 
     @property
     def url(self) -> str:
-        """Base URL, e.g. `http://127.0.0.1:7101` (after `start()`)."""
+        """Base URL, e.g. `http://127.0.0.1:7101`, or `https://...` with `tls` (after `start()`)."""
         if self._httpd is None:
             raise RuntimeError("simulator not started")
-        return f"http://{self.host}:{self._httpd.server_address[1]}"
+        return f"{self._httpd.scheme}://{self.host}:{self._httpd.server_address[1]}"
+
+    @property
+    def ca_file(self) -> str | None:
+        """With `tls`, after `start()`: the PEM certificate a client must trust (REQUESTS_CA_BUNDLE,
+        SSL_CERT_FILE, `requests`' `verify=`); the same file across restarts of this server. Else None."""
+        return None if self._certificate is None else str(self._certificate.cert_file)
 
     def start(self) -> str:
         """Start serving in a background thread; return the base URL."""
         if self._httpd is not None:
             raise RuntimeError("simulator already started")
         self._stopping.clear()
+        if self.tls and self._certificate is None:
+            self._certificate = make_certificate()
+            weakref.finalize(self, self._certificate.remove)
         self._httpd = _HTTPServer((self.host, self.port), _Handler)
         self._httpd.sim = self
+        if self._certificate is not None:
+            self._httpd.tls_context, self._httpd.scheme = self._certificate.server_context(), "https"
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.01},  # stop() waits up to one interval
@@ -203,6 +225,13 @@ class SimServer:
             self._requests.clear()
             self._faults_by_kind.clear()
             self._faults_by_operation.clear()
+            self._request_log.clear()
+
+    def request_log(self) -> list[dict[str, Any]]:
+        """The platform requests received, oldest first: operation, method, path, query, arrival time on the
+        platform's clock, the status answered (None: connection dropped) and the Retry-After answered."""
+        with self._lock:
+            return list(self._request_log)
 
     # -- dispatch ------------------------------------------------------------------------------------
 
@@ -210,6 +239,19 @@ class SimServer:
         """Answer one request; None means: drop the connection without a response."""
         if request.path == "/_sim" or request.path.startswith("/_sim/"):
             return self._dispatch_control(request)
+        arrived = self.platform.clock.now()
+        response = self._dispatch_platform(request)
+        headers = {name.lower(): value for name, value in ((response.headers or {}) if response else {}).items()}
+        with self._lock:
+            self._request_log.append({
+                "operation": request.operation or UNMATCHED, "method": request.method, "path": request.path,
+                "query": dict(request.query), "at": arrived.isoformat(),
+                "status": None if response is None else response.status,
+                "retryAfter": headers.get("retry-after"),
+            })
+        return response
+
+    def _dispatch_platform(self, request: Request) -> Response | None:
         route, params, allowed = self._router.find(request.method, request.path)
         platform = self.platform
         with self._lock:
@@ -300,6 +342,8 @@ class SimServer:
         return [
             Route("GET", "/_sim/stats", "_sim.stats", lambda r: Response(200, self.stats()), auth=False),
             Route("POST", "/_sim/reset", "_sim.reset", self._reset_route, auth=False),
+            Route("GET", "/_sim/requests", "_sim.requests",
+                  lambda r: Response(200, {"requests": self.request_log()}), auth=False),
             Route("GET", "/_sim/faults", "_sim.faults", self._faults_view, auth=False),
             Route("POST", "/_sim/faults", "_sim.faults.add", self._faults_add, auth=False),
             Route("DELETE", "/_sim/faults", "_sim.faults.clear", self._faults_clear, auth=False),
@@ -372,6 +416,15 @@ class _HTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     sim: SimServer
+    scheme = "http"
+    tls_context: ssl.SSLContext | None = None
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        # With TLS the handshake waits for the handler's thread (`_Handler.handle`), not the accept loop
+        connection, address = super().get_request()
+        if self.tls_context is not None:
+            connection = self.tls_context.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._connections: set[socket.socket] = set()
@@ -384,6 +437,12 @@ class _HTTPServer(ThreadingHTTPServer):
                 self._connections.add(connection)
             else:
                 self._connections.discard(connection)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (a killed host) is normal here; anything else is logged."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        log.exception("simulator request from %s failed", client_address)
 
     def close_connections(self) -> None:
         with self._connections_lock:
@@ -401,6 +460,16 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.server.track(self.connection, True)
+
+    def handle(self) -> None:
+        if isinstance(self.connection, ssl.SSLSocket):
+            try:
+                self.connection.do_handshake()
+            except (ssl.SSLError, OSError) as exc:  # e.g. a client that does not trust the certificate
+                log.debug("TLS handshake with %s failed: %s", self.address_string(), exc)
+                self.close_connection = True
+                return
+        super().handle()
 
     def finish(self) -> None:
         try:
@@ -458,7 +527,7 @@ def _make_request(
             body = json.loads(raw)
         except ValueError as exc:
             body_error = f"The request body is not valid JSON: {exc}"
-    return Request(method, parts.path, query, lowered, body, body_error, f"http://{host}")
+    return Request(method, parts.path, query, lowered, body, body_error, f"{server.scheme}://{host}")
 
 
 def _shutdown(connection: socket.socket) -> None:

@@ -40,6 +40,8 @@ def read_json_body(req: func.HttpRequest) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise ValidationError("$", "the body is not valid JSON") from None
+    except RecursionError:  # nesting deeper than the parser's stack: refuse, never a 500
+        raise ValidationError("$", "the body is nested too deeply") from None
 
 
 class PayloadTooLarge(Exception):

@@ -45,7 +45,6 @@ STATUS_TABLE: Mapping[str, RunStatus] = {
     "Unknown": RunStatus.UNKNOWN,
 }
 TEMPLATE_CACHE_SECONDS = 60.0
-SUBMIT_ATTEMPTS = 3
 
 
 class AzureMLClient:
@@ -104,22 +103,18 @@ class AzureMLClient:
             return self._submitted(existing, run_id)
         path, params, body = self._clone_put(request, run_id, self.get_job(request.job))
         headers = {"x-azureml-token": self._ml_token()}  # the SDK sends it on pipeline PUTs (§1.3)
-        last: PlatformError | None = None
-        for _ in range(SUBMIT_ATTEMPTS):
-            try:
-                created = self.arm.request("PUT", path, operation="Jobs_CreateOrUpdate", params=params, json=body,
-                                           headers=headers, retry=_PUT_RETRY)
-                return self._submitted(created.json(), run_id)
-            except PlatformError as exc:
-                if not exc.transient:
-                    raise
-                last = exc
-                found = self.get_job(name)
-                if found is not None:
-                    log.info("PUT of %s failed (%s) but the job exists: using it", name, exc.code)
-                    return self._submitted(found, run_id)
-        assert last is not None
-        raise last
+        try:
+            created = self.arm.request("PUT", path, operation="Jobs_CreateOrUpdate", params=params, json=body,
+                                       headers=headers, retry=_PUT_RETRY)
+        except PlatformError as exc:
+            if not exc.transient:
+                raise
+            found = self.get_job(name)
+            if found is not None:
+                log.info("PUT of %s failed (%s) but the job exists: using it", name, exc.code)
+                return self._submitted(found, run_id)
+            raise  # the orchestrator tries again after the Retry-After, reading the name back first
+        return self._submitted(created.json(), run_id)
 
     def preview(self, request: RunRequest, run_id: str) -> dict[str, Any]:
         """The PUT of the clone a submit would send (template read now, nothing written)."""

@@ -2,7 +2,8 @@
 
 Modules: `catalog` (workspace ids, seeded templates, the clone-to-template rule), `jobs` (a job and
 its clock-driven status), `validation` (PUT rules), `wire` (error bodies, resource and run-details
-shapes), `limits` (optional ARM token buckets), `platform` (routes and handlers).
+shapes), `limits` (optional ARM token buckets), `workspace` (the read-only workspace and compute the
+azure-ai-ml SDK also reads), `platform` (routes and handlers).
 """
 
 from simulators.azure_ml.catalog import RESOURCE_GROUP, SUBSCRIPTION, TEMPLATES, WORKSPACE, WORKSPACE_ID

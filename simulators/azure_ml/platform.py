@@ -9,12 +9,14 @@ from __future__ import annotations
 import base64
 import uuid
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from core.clock import Clock
-from simulators.azure_ml import validation
+from simulators.azure_ml import validation, workspace
 from simulators.azure_ml.catalog import (
     DEFAULT_BEHAVIOUR,
     REGION,
@@ -42,8 +44,14 @@ API_VERSIONS = (
     "2024-01-01-preview",  # what the SDK submits pipelines with (§1.3)
     "2023-02-01-preview",  # what the SDK cancels with (§1.3)
     "2025-12-01",
+    # seen from azure-ai-ml 1.35.2 (tests/simulators/test_vendor_sdks.py): it cancels and polls the cancel
+    # with 2023-04-01-preview (the reference, §1.3, read 2023-02-01-preview in an older SDK), reads the
+    # workspace with 2024-10-01-preview (above) and the compute a pipeline names with 2023-08-01-preview
+    "2023-04-01-preview",
+    "2023-08-01-preview",
 )
-RUN_HISTORY_OPERATIONS = frozenset({"Runs_GetDetails"})
+RUN_HISTORY_OPERATIONS = frozenset({"Runs_GetDetails", "Workspace_Discovery"})
+"""Operations off ARM: no api-version, RunHistory's error shape."""
 CANCEL_RETRY_AFTER = "10"  # §1.4: Retry-After on the cancel LRO, min 10 s
 FORBIDDEN_TOKEN = "sim-forbidden"
 """A bearer token with this value is a principal without RBAC rights: ARM answers 403 (§3.2)."""
@@ -81,7 +89,9 @@ class AzureMLPlatform(Platform):
     refuses what the reference leaves open (read-only fields in a PUT, `$filter`/`$top`, inputs a
     template does not declare) instead of ignoring it; `cancel_seconds` is how long a job stays
     CancelRequested; `cancel_mode` "async" (202 + Location) or "immediate" (200, §1.4); `arm_limits`
-    turns on ARM's subscription token buckets (`read_limit`/`write_limit` = capacity, refill/s).
+    turns on ARM's subscription token buckets (`read_limit`/`write_limit` = capacity, refill/s);
+    `running_seconds` maps template names to how long their clones stay Running (`{"long-pipeline": 7200}`
+    makes it a two-hour job; benchmarks use it for jobs of any length).
     """
 
     name = "azure_ml"
@@ -97,6 +107,7 @@ class AzureMLPlatform(Platform):
         arm_limits: bool = False,
         read_limit: tuple[int, float] = READS,
         write_limit: tuple[int, float] = WRITES,
+        running_seconds: Mapping[str, float] | None = None,
     ) -> None:
         super().__init__(clock)
         if page_size < 1:
@@ -109,6 +120,14 @@ class AzureMLPlatform(Platform):
         self.cancel_mode = cancel_mode
         self.arm_limits = arm_limits
         self._limits = (read_limit, write_limit)
+        unknown = sorted(set(running_seconds or {}) - set(TEMPLATES))
+        if unknown:
+            raise ValueError(f"running_seconds names no template: {', '.join(unknown)}")
+        self.behaviours = {
+            name: replace(t.behaviour, timeline=t.behaviour.timeline.holding("Running", running_seconds[name]))
+            if name in (running_seconds or {}) else t.behaviour
+            for name, t in TEMPLATES.items()
+        }
         self.reset()
 
     # -- state ---------------------------------------------------------------------------------------
@@ -116,6 +135,7 @@ class AzureMLPlatform(Platform):
     def reset(self) -> None:
         """Seed the three templates as finished runs of the past; zero every counter."""
         now = self.clock.now()
+        self.seeded_at = now
         self.jobs: dict[str, Job] = {}
         self.operations: dict[str, tuple[str, str, str]] = {}  # id -> (kind, job name, api-version)
         self._seq = 0
@@ -137,7 +157,7 @@ class AzureMLPlatform(Platform):
         created_by: str = "sim-user",
     ) -> Job:
         self._seq += 1
-        behaviour = TEMPLATES[template].behaviour if template else DEFAULT_BEHAVIOUR
+        behaviour = self.behaviours[template] if template else DEFAULT_BEHAVIOUR
         job = Job(name, self._seq, created, properties, behaviour, created_by)
         self.jobs[name] = job
         return job
@@ -167,6 +187,10 @@ class AzureMLPlatform(Platform):
                 "GET", OPERATION_RESULTS, "MfeOperationResults_Get", self.operation_result, ignore_case=True
             ),
             Route("GET", HISTORY, "Runs_GetDetails", self.get_run_details, ignore_case=True),
+            # read-only neighbours the azure-ai-ml SDK needs (workspace.py: shapes invented, not in the reference)
+            Route("GET", WS, "Workspaces_Get", self.get_workspace, ignore_case=True),
+            Route("GET", WS + "/computes/{compute}", "Compute_Get", self.get_compute, ignore_case=True),
+            Route("GET", workspace.DISCOVERY_PATH, "Workspace_Discovery", self.get_discovery, auth=False),
         ]
 
     def sim_routes(self) -> list[Route]:
@@ -445,6 +469,31 @@ class AzureMLPlatform(Platform):
             body = history_error_body("UserError", f"Run {request.params['name']} was not found", now, inner)
             return Response(404, body, {"x-ms-response-type": "error"})
         return Response(200, run_details(job, now))
+
+    # -- the workspace around the jobs (read-only, for the SDK) ---------------------------------------
+
+    def _created(self) -> datetime:
+        return self.seeded_at - timedelta(days=30)
+
+    def _missing(self, kind: str, name: str) -> Response:
+        # [invented] ARM's ResourceNotFound, as for an unknown workspace (SCOPE_ERRORS)
+        message = (
+            f"The Resource 'Microsoft.MachineLearningServices/workspaces/{WORKSPACE}/{kind}/{name}' under "
+            f"resource group '{RESOURCE_GROUP}' was not found."
+        )
+        return arm_error(404, "ResourceNotFound", message, self.clock.now(), mfe=False)
+
+    def get_workspace(self, request: Request) -> Response:
+        return Response(200, workspace.workspace_resource(request.base_url, self._created()))
+
+    def get_discovery(self, request: Request) -> Response:
+        return Response(200, workspace.discovery(request.base_url))
+
+    def get_compute(self, request: Request) -> Response:
+        name = request.params["compute"]
+        if name not in workspace.COMPUTES:
+            return self._missing("computes", name)
+        return Response(200, workspace.compute_resource(name, self._created()))
 
     # -- /_sim -------------------------------------------------------------------------------------
 

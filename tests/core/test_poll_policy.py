@@ -352,3 +352,69 @@ def test_no_run_polls_forever_and_the_state_always_round_trips(observations, sta
         ErrorCode.CANCELLED,
         ErrorCode.UNKNOWN_STATUS_BUDGET_EXHAUSTED,
     }
+
+
+# ---- an age-scaled cap (elapsed_fraction) ------------------------------------------------------
+
+AGED = replace(POLICY, elapsed_fraction=0.05, max_elapsed_interval=3600)
+
+
+def test_the_cap_follows_the_time_the_job_has_been_running():
+    assert [AGED.cap(seconds) for seconds in (0, 600, 1200, 2400, 36_000, 100_000)] == [60, 60, 60, 120, 1800, 3600]
+    assert [AGED.interval(3, seconds) for seconds in (0, 2400)] == [40, 40]  # growth still comes first
+    assert AGED.interval(30, 2400) == 120
+    assert AGED.ceiling == 3600 and POLICY.ceiling == 60
+
+
+def test_without_elapsed_fraction_the_cap_is_max_interval_whatever_the_age():
+    assert POLICY.cap(10**6) == 60 and POLICY.interval(50, 10**6) == 60
+
+
+def test_before_the_first_running_the_cap_stays_at_max_interval():
+    assert waits(drive([STARTING] * 40, AGED))[-1] == 60
+
+
+def _run_a_job(policy, running_hours, lead=timedelta(seconds=80)):
+    """Polls a job that starts after `lead` and ends after `running_hours`; returns (polls, lag)."""
+    state, now, index = fresh(timedelta(hours=1), timedelta(hours=48)), T0, 0
+    started, ended = T0 + lead, T0 + lead + timedelta(hours=running_hours)
+    while True:
+        observation = STARTING if now < started else RUNNING if now < ended else seen(RunStatus.SUCCESS)
+        decision = next_poll(policy, state, observation, now, f"uuid-{index}")
+        index += 1
+        if isinstance(decision, Finish):
+            return decision.state.polls, now - ended
+        state, now = decision.state, now + timedelta(seconds=decision.seconds)
+
+
+@pytest.mark.parametrize("hours", [0.1, 0.5, 2, 2.3, 7, 24, 24.4, 168])
+def test_an_aged_cap_notices_the_end_within_five_percent_or_a_minute(hours):
+    policy = replace(AGED, jitter=0.1)
+    polls, lag = _run_a_job(policy, hours)
+    assert lag <= max(timedelta(minutes=1), timedelta(hours=hours) * 0.05)
+    assert polls < _run_a_job(replace(POLICY, jitter=0.1), hours)[0] or hours < 0.5
+
+
+def test_the_azureml_policy_polls_a_two_hour_job_about_seventy_times_and_a_day_long_one_about_125():
+    from orchestrators.azureml_pipeline import POLICY as AZUREML
+
+    assert _run_a_job(AZUREML, 2)[0] <= 75
+    assert _run_a_job(AZUREML, 24)[0] <= 130
+
+
+def test_the_aged_cap_is_deterministic_and_jitter_only_shortens_it():
+    state = replace(fresh(), status=RunStatus.RUNNING, remote_status="Running", attempt=40,
+                    run_deadline=(T0 + timedelta(hours=6)).isoformat())  # started at T0
+    later = T0 + timedelta(hours=2)
+    policy = replace(AGED, jitter=0.3)
+    a, b = (next_poll(policy, state, RUNNING, later, "seed") for _ in range(2))
+    assert a == b
+    assert 360 * 0.7 <= a.seconds <= 360
+
+
+@pytest.mark.parametrize(
+    "bad", [{"elapsed_fraction": 0}, {"elapsed_fraction": 1.5}, {"elapsed_fraction": 0.05, "max_elapsed_interval": 30}]
+)
+def test_an_aged_policy_refuses_nonsense(bad):
+    with pytest.raises(ValueError):
+        PollPolicy(**bad)

@@ -116,9 +116,14 @@ def test_submitting_again_finds_the_job_instead_of_making_a_second_one(sim):
 def test_a_failed_put_is_read_back_before_any_retry(sim, fault):
     client, _, url = sim
     requests.post(f"{url}/_sim/faults", json=fault, timeout=5).raise_for_status()
-    submitted = client.submit(request(), "r1")
+    try:
+        submitted = client.submit(request(), "r1")
+    except PlatformError as exc:  # nothing was made: the orchestrator submits again after the Retry-After
+        assert exc.transient and stats(url)["remoteJobsCreated"] == 0
+        submitted = client.submit(request(), "r1")
     assert submitted.remote_run_id == "runbridge-r1"
     assert stats(url)["remoteJobsCreated"] == 1
+    assert stats(url)["requestsByOperation"]["Jobs_CreateOrUpdate"] <= 2  # never re-sent within one attempt
 
 
 def test_check_request_names_the_wrong_field(sim):

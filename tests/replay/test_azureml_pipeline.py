@@ -52,12 +52,25 @@ def _after_submit() -> HistoryBuilder:
     return b
 
 
-def test_rung_2_then_submit_with_a_retry_policy():
+def test_rung_2_then_submit():
     b = started().add_timer_created(0, EPOCH).add_orchestrator_completed()
     state = run(HANDLE, b.add_orchestrator_started().add_timer_fired(0, EPOCH))
     new = flat_actions(state)[2:]
-    assert [(a["actionType"], a["functionName"]) for a in new] == [(1, "submit_run")]
-    assert new[0]["retryOptions"]["maxNumberOfAttempts"] >= 3
+    assert [(a["actionType"], a["functionName"]) for a in new] == [(0, "submit_run")]
+
+
+def test_rung_2b_a_transient_submit_failure_waits_at_least_the_retry_after_then_submits_again():
+    b = started().add_timer_created(0, EPOCH).add_orchestrator_completed()
+    b.add_orchestrator_started().add_timer_fired(0, EPOCH).add_task_scheduled(1, "submit_run")
+    b.add_orchestrator_completed().add_orchestrator_started()
+    b.add_task_completed(1, {"ok": False, "transient": True, "retryAfter": 90,
+                             "error": {"code": "PlatformRejected", "message": "throttled"}})
+    state = run(HANDLE, b)
+    timer = flat_actions(state)[-1]
+    assert timer["actionType"] == 5 and timer["fireAt"].startswith("2026-02-01T00:01:30")  # 90 s > 15 s backoff
+    b.add_timer_created(2, EPOCH).add_orchestrator_completed().step(90).add_orchestrator_started()
+    state = run(HANDLE, b.add_timer_fired(2, EPOCH))
+    assert (flat_actions(state)[-1]["actionType"], flat_actions(state)[-1]["functionName"]) == (0, "submit_run")
 
 
 def test_rung_3_a_submitted_job_is_polled_at_once():
@@ -149,4 +162,4 @@ def test_hard_rung_continue_as_new_every_n_polls_carries_the_state():
         seq += 2
     assert polls == POLICY.polls_per_execution
     new_input = next(a for a in flat_actions(state) if a["actionType"] == 4)["input"]
-    assert '"polls": 50' in new_input and '"runbridge-run-1"' in new_input
+    assert f'"polls": {POLICY.polls_per_execution}' in new_input and '"runbridge-run-1"' in new_input

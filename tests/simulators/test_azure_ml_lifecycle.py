@@ -204,3 +204,24 @@ def test_a_status_can_be_pinned_to_not_responding_paused_or_unknown(ws, clock):
     ws.sim("POST", "jobs/flaky/status", json={"status": None})
     assert ws.status("flaky") == "Running"
     assert ws.sim("POST", "jobs/ghost/status", json={"status": "Paused"}).status_code == 404
+
+
+def test_running_seconds_sets_how_long_a_templates_clones_run(make_workspace, clock):
+    ws = make_workspace(running_seconds={"long-pipeline": 7200})
+    ws.clone("long-pipeline", "two-hours")
+    ws.clone("train-pipeline", "train-as-ever")
+    clock.advance(80)  # NotStarted, Starting, Preparing
+    assert ws.status("two-hours") == "Running"
+    clock.advance(1360 - 80)
+    assert ws.status("train-as-ever") == "Completed"  # other templates keep their timelines
+    clock.advance(80 + 7199 - 1360)
+    assert ws.status("two-hours") == "Running"
+    clock.advance(1 + 20)
+    assert ws.status("two-hours") == "Completed"
+
+
+def test_running_seconds_refuses_a_template_that_does_not_exist(clock):
+    from simulators.azure_ml import AzureMLPlatform
+
+    with pytest.raises(ValueError, match="no-such"):
+        AzureMLPlatform(clock, running_seconds={"no-such": 60})

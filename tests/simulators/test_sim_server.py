@@ -218,3 +218,19 @@ def test_stop_ends_delayed_requests_and_idle_keep_alive_connections(make_toy, cl
     caller.join(5)
     assert time.monotonic() - started < 2
     assert outcome == [requests.ConnectionError]
+
+
+def test_request_log_keeps_operation_time_status_and_retry_after_and_reset_clears_it(toy, http, clock):
+    toy.faults.script(Fault(FaultKind.THROTTLE, "Items_Get", retry_after=7), Fault(FaultKind.DROP, "Items_Get"))
+    assert http.get(f"{toy.url}/items/seeded").status_code == 429
+    with pytest.raises(requests.ConnectionError):
+        http.get(f"{toy.url}/items/seeded")
+    assert http.get(f"{toy.url}/items/seeded").status_code == 200
+    http.get(f"{toy.url}/nowhere")
+    log = http.get(f"{toy.url}/_sim/requests").json()["requests"]
+    assert [(e["operation"], e["status"], e["retryAfter"]) for e in log] == [
+        ("Items_Get", 429, "7"), ("Items_Get", None, None), ("Items_Get", 200, None), ("(unmatched)", 404, None)]
+    assert {e["at"] for e in log} == {clock.now().isoformat()} and log[0]["path"] == "/items/seeded"
+    assert log[0]["method"] == "GET" and log[0]["query"] == {}
+    http.post(f"{toy.url}/_sim/reset")
+    assert toy.request_log() == []
