@@ -179,4 +179,4 @@ def test_each_run_event_is_logged_once_with_its_fields(stack, caplog):
     assert kinds.count("status_changed") >= 2  # Queued..Running..Completed
     ended = mine[-1]
     assert ended["status"] == "Success" and ended["remoteRunId"] == "runbridge-logged-1"
-    assert ended["jobType"] == "azureml_pipeline" and ended["connection"] == "azureml-sim" and ended["errorCode"] is None
+    assert (ended["jobType"], ended["connection"], ended["errorCode"]) == ("azureml_pipeline", "azureml-sim", None)
