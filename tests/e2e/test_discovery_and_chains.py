@@ -115,3 +115,39 @@ def test_bad_bindings_are_400_before_anything_runs(stack):
     assert post([_train_step("a", connection="nope")]).json()["error"]["field"] == "steps[0].connection"
     assert stack.host.store.query(limit=10) == []
     assert requests.get(f"{stack.api}/chains/none-such", timeout=10).status_code == 404
+
+
+def test_the_seeds_conversation_chain_continues_the_first_runs_thread(stack):
+    def step(name: str, message: str, thread=None) -> dict:
+        thread_param = {"name": "thread_id", "direction": "InputOutput"}
+        if thread is not None:
+            thread_param["value"] = thread
+        return {"name": name, "jobType": "foundry_agent", "connection": "foundry-sim",
+                "job": "asst_echo00000000000000000000",
+                "parameters": [{"name": "user_message", "value": message, "direction": "Input"}, thread_param,
+                               {"name": "response", "direction": "Output"}]}
+
+    steps = [step("ask", "first question"), step("follow", "second question", {"from": "ask", "output": "thread_id"})]
+    assert requests.post(f"{stack.api}/chains", json={"chainId": "talk", "steps": steps}, timeout=10).status_code == 202
+    stack.host.wait_for("talk", 60)
+    chain = requests.get(f"{stack.api}/chains/talk", timeout=10).json()
+    assert chain["status"] == "Success"
+    first, second = ({p["name"]: p.get("value") for p in s["parameters"]} for s in chain["steps"])
+    assert first["thread_id"] == second["thread_id"] and first["thread_id"].startswith("thread_")
+    assert second["response"] == "You said: second question (message 2 in this thread)"
+
+
+def test_a_chain_feeds_an_azure_ml_output_into_an_abacus_variable(stack):
+    abacus = {"name": "retrain", "jobType": "abacus_pipeline", "connection": "abacus-sim", "job": "simtrain01",
+              "parameters": [{"name": "dataset_id", "direction": "Input",
+                              "value": {"from": "prepare", "output": "model_uri"}},
+                             {"name": "model_id", "direction": "Output"}]}
+    steps = [_train_step("prepare"), abacus]
+    response = requests.post(f"{stack.api}/chains", json={"chainId": "mixed", "steps": steps}, timeout=10)
+    assert response.status_code == 202, response.text
+    stack.host.wait_for("mixed", 60)
+    chain = requests.get(f"{stack.api}/chains/mixed", timeout=10).json()
+    assert chain["status"] == "Success", chain
+    uri = chain["steps"][0]["outputs"]["model_uri"]
+    sent = {p["name"]: p.get("value") for p in stack.get_run("mixed-retrain")["parameters"]}
+    assert sent["dataset_id"] == uri and chain["steps"][1]["outputs"]["model_id"]
