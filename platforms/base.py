@@ -35,6 +35,11 @@ class RemoteState:
     error: str | None = None
     error_code: ErrorCode | None = None  # on an active status: cancel with this code (see core.poll_policy)
 
+    @classmethod
+    def vanished(cls, what: str) -> RemoteState:
+        """The remote run is gone (404 on the platform): the run ends Failed with code NotFound."""
+        return cls(RunStatus.FAILED, None, error=f"{what} not found.", error_code=ErrorCode.NOT_FOUND)
+
 
 @dataclass(frozen=True)
 class JobParameter:

@@ -200,8 +200,7 @@ class AbacusClient:
         except PlatformError as exc:
             if exc.kind != ErrorKind.NOT_FOUND:
                 raise
-            return RemoteState(RunStatus.FAILED, None, error=f"Pipeline version {remote_run_id} not found.",
-                               error_code=ErrorCode.NOT_FOUND)
+            return RemoteState.vanished(f"Pipeline version {remote_run_id}")
         remote = version.get("status")
         status = map_status(STATUS_TABLE, remote)
         steps = _steps(version)

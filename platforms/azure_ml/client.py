@@ -129,8 +129,7 @@ class AzureMLClient:
     def get_state(self, remote_run_id: str) -> RemoteState:
         job = self.get_job(remote_run_id)
         if job is None:
-            return RemoteState(RunStatus.FAILED, None, error=f"Job {remote_run_id} not found in the workspace.",
-                               error_code=ErrorCode.NOT_FOUND)
+            return RemoteState.vanished(f"Job {remote_run_id} in the workspace")
         remote = (job.get("properties") or {}).get("status")
         status = map_status(STATUS_TABLE, remote)
         started = ended = error = None

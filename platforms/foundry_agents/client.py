@@ -208,8 +208,7 @@ class FoundryAgentsClient:
         except PlatformError as exc:
             if exc.kind != ErrorKind.NOT_FOUND:
                 raise
-            return RemoteState(RunStatus.FAILED, None, error=f"Run {run_id} of thread {thread_id} not found.",
-                               error_code=ErrorCode.NOT_FOUND)
+            return RemoteState.vanished(f"Run {run_id} of thread {thread_id}")
         remote = run.get("status")
         status = map_status(STATUS_TABLE, remote)
         started = iso_time(run.get("started_at"))
