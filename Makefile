@@ -13,6 +13,8 @@ NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json
 # requirements-vendor.txt: the vendors' SDKs, for tests/simulators/test_vendor_sdks.py (heavy, test-only)
 $(STAMP): requirements.txt requirements-dev.txt requirements-vendor.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# an older pip (23.x) fails to resolve the vendor SDKs' OpenTelemetry ranges (InconsistentCandidate)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r requirements-vendor.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
