@@ -99,9 +99,22 @@ class DevHost:
         if self._dispatcher:
             self._dispatcher.join(5)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._close_sdk_session()
         self.loop.stop()
         self.queues.close()
         self.store.close()
+
+    def _close_sdk_session(self) -> None:
+        """Close the Durable SDK's shared aiohttp session: it lives on this host's loop, which is ending
+        (durable-functions.md §4: the session breaks across event loops)."""
+        from azure.durable_functions.models.utils import http_utils
+
+        try:
+            self.loop.run(http_utils._close_session(), timeout=5)
+        except Exception:
+            log.debug("could not close the SDK's HTTP session", exc_info=True)
+        finally:
+            http_utils._client_session = None
 
     def __enter__(self) -> DevHost:
         return self.start()

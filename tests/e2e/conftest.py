@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import requests
-from azure.durable_functions.models.utils import http_utils
 
 from core.clock import VirtualClock
 from devhost.host import DevHost
@@ -89,14 +88,10 @@ def stack(tmp_path, monkeypatch) -> Iterator[Stack]:
     try:
         yield stack
     finally:
-        try:
-            host.loop.run(http_utils._close_session(), timeout=5)
-        finally:
-            http_utils._client_session = None
-            front.stop()
-            host.stop()
-            simulation.stop()
-            registry.reset()
+        front.stop()
+        host.stop()
+        simulation.stop()
+        registry.reset()
 
 
 def train_request(run_id: str, **overrides: Any) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from azure.durable_functions.models.utils import http_utils
 
 from core.clock import VirtualClock
 from devhost.host import DevHost
@@ -45,10 +44,6 @@ def keyed(tmp_path, monkeypatch) -> Iterator[Keyed]:
     try:
         yield Keyed(host, front)
     finally:
-        try:
-            host.loop.run(http_utils._close_session(), timeout=5)
-        finally:
-            http_utils._client_session = None
-            front.stop()
-            host.stop()
-            registry.reset()
+        front.stop()
+        host.stop()
+        registry.reset()
