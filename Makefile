@@ -1,6 +1,8 @@
 # Two commands on a fresh machine with python3 and make: `make demo` and `make test`.
 # With Node.js and npm present, setup also installs Azurite (package.json) for the Azure Storage queue
 # tests and `devhost serve --azurite`; without them it says so and those tests are skipped.
+# `make test` also installs Debian's chromium for the dashboard's browser tests when it is missing and
+# apt-get can run (as root); otherwise it says so and those tests are skipped.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -8,7 +10,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt r
 NPM    := $(shell command -v npm 2>/dev/null)
 NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: setup node-tools demo test lint serve serve-azurite bench clean
+.PHONY: setup node-tools browser demo test lint serve serve-azurite bench clean
 
 # requirements-vendor.txt: the vendors' SDKs, for tests/simulators/test_vendor_sdks.py (heavy, test-only)
 $(STAMP): requirements.txt requirements-dev.txt requirements-vendor.txt
@@ -36,10 +38,26 @@ $(NODE_STAMP): package.json package-lock.json
 	fi
 endif
 
+# Playwright (requirements-dev.txt) drives this Chromium; it never downloads a browser of its own.
+CHROMIUM := $(firstword $(wildcard /usr/bin/chromium /usr/bin/chromium-browser))
+browser:
+ifeq ($(CHROMIUM),)
+	@if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "setup: installing Debian's chromium for the dashboard's browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) \
+	    >/dev/null 2>&1 || echo "setup: chromium could not be installed; the browser tests will be skipped"; \
+	else \
+	  echo "setup: no chromium and no apt-get as root: the dashboard's browser tests will be skipped" \
+	       "(install Debian's chromium package, or set RUNBRIDGE_CHROMIUM to a Chromium binary)"; \
+	fi
+else
+	@true
+endif
+
 demo: setup
 	$(BIN)/python -m demo
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: setup

@@ -10,6 +10,7 @@ from orchestrators.chain import bp as chains
 from orchestrators.foundry_agent import bp as foundry_agent
 from starters.chains_api import bp as chains_api
 from starters.connections_api import bp as connections_api
+from starters.dashboard_api import bp as dashboard_api
 from starters.openapi_api import bp as openapi_api
 from starters.queue_starter import bp as queue_starter
 from starters.runs_api import bp as runs_api
@@ -20,6 +21,7 @@ BLUEPRINTS = (
     chains_api,
     connections_api,
     openapi_api,
+    dashboard_api,
     chains,
     azureml_pipeline,
     foundry_agent,

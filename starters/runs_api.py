@@ -22,7 +22,9 @@ from core.job_types import job_type_for_orchestrator, registered_job_types
 from core.run_record import run_from_instance
 from core.run_request import RunRequest
 from core.status import RunStatus
+from core.timeline import timeline_from_events
 from platforms.http import PlatformError
+from platforms.registry import get_connection
 from starters.responses import (
     PayloadTooLarge,
     error_response,
@@ -121,14 +123,16 @@ async def api_cancel_run(req: func.HttpRequest, client: df.DurableOrchestrationC
 @bp.route(route="runs/{id}/history", methods=["GET"])
 @bp.durable_client_input(client_name="client")
 async def api_run_history(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """GET /api/runs/{id}/history: the run's Durable event log (current execution), oldest first."""
+    """GET /api/runs/{id}/history: the run's Durable event log (current execution), oldest first, and the
+    timeline the dashboard draws from it (core/timeline.py)."""
     run_id = req.route_params.get("id", "")
     instance = await find_run(client, run_id, show_history=True, show_history_output=True, show_input=True)
     if instance is None:
         return error_response(404, "NotFound", "No run has this id.", "id")
     status = await client.get_status(run_id, show_history=True, show_history_output=True)
     events = [_event(e) for e in getattr(status, "historyEvents", None) or []]
-    return json_response(200, {"id": run_id, "status": run_from_instance(instance)["status"], "events": events})
+    return json_response(200, {"id": run_id, "status": run_from_instance(instance)["status"], "events": events,
+                               "timeline": timeline_from_events(events)})
 
 
 def _event(raw: dict[str, Any]) -> dict[str, Any]:
@@ -145,7 +149,7 @@ def _event(raw: dict[str, Any]) -> dict[str, Any]:
 @bp.route(route="runs", methods=["GET"])
 @bp.durable_client_input(client_name="client")
 async def api_list_runs(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """GET /api/runs?status=&jobType=&pageSize=&page=: runs, newest pages by the task hub's own paging."""
+    """GET /api/runs?status=&jobType=&connection=&pageSize=&page=: runs, paged by the task hub's own paging."""
     try:
         size = int(req.params.get("pageSize") or 50)
     except ValueError:
@@ -158,6 +162,9 @@ async def api_list_runs(req: func.HttpRequest, client: df.DurableOrchestrationCl
     wanted_type = req.params.get("jobType")
     if wanted_type and wanted_type not in registered_job_types():
         return error_response(400, "InvalidRequest", "jobType is not a job type of this app.", "jobType")
+    wanted_connection = get_connection(req.params["connection"]) if req.params.get("connection") else None
+    if req.params.get("connection") and wanted_connection is None:
+        return error_response(400, "InvalidRequest", "connection is not a connection of this app.", "connection")
     # The SDK's get_status_by reads one page only (durable-functions.md §4), so page through the
     # client's RPC endpoint with the continuation-token header ourselves.
     base = client._orchestration_bindings.rpc_base_url
@@ -173,6 +180,8 @@ async def api_list_runs(req: func.HttpRequest, client: df.DurableOrchestrationCl
             continue
         record = run_from_instance(instance)
         if wanted_status and record["status"] != wanted_status:
+            continue
+        if wanted_connection and str(record.get("connection") or "").casefold() != wanted_connection.name.casefold():
             continue
         runs.append(record)
     return json_response(200, {"runs": runs, "nextPage": response.headers.get("x-ms-continuation-token")})

@@ -1,0 +1,136 @@
+"""A run's timeline: the moments of its Durable history an operator cares about, in order.
+
+The history API lists raw Durable events (timers, task completions...). The dashboard draws this
+instead: the start (or the continue-as-new that began this execution), the submit, each poll with the
+remote status it saw, a cancel asked and sent, the outputs read, and the end. It reads only the event
+shapes of `GET /api/runs/{id}/history`, so it holds no Durable or platform knowledge beyond the names of
+this app's activities and its cancel event.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+CANCEL_EVENT = "cancel"
+
+
+def timeline_from_events(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The timeline points of one execution's history events, oldest first.
+
+    Each point is `{"kind", "time", "label"}` plus, where known, `status` (a run status) and `remoteStatus`.
+    Kinds: started, remote_started, continued, submitted, submit_retry, submit_failed, poll, poll_error,
+    cancel_requested, cancel_sent, cancel_failed, outputs, ended, failed. An execution begun by
+    continue-as-new starts with the moments the run record carried over, then the `continued` point.
+    """
+    points: list[dict[str, Any]] = []
+    for event in events:
+        point = _point(event)
+        if point is None:
+            continue
+        if point["kind"] == "continued":
+            points.extend(_before_restart(decode(event.get("input"))))
+        points.append({"time": event.get("time"), **point})
+    return points
+
+
+def _before_restart(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the run record remembers of earlier executions, whose events continue-as-new discarded
+    (durable-functions.md §1.6: a new execution starts with a fresh history)."""
+    run = data.get("run") if isinstance(data.get("run"), dict) else {}
+    moments = [{"time": run.get("createdAt"), "kind": "started", "label": "run accepted"}]
+    if run.get("startedAt"):
+        moments.append({"time": run["startedAt"], "kind": "remote_started", "label": "remote job started running"})
+    return [m for m in moments if m["time"]]
+
+
+def _point(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    kind, name = event.get("type"), event.get("name")
+    if kind == "ExecutionStarted":
+        return _started(decode(event.get("input")))
+    if kind == "EventRaised" and name == CANCEL_EVENT:
+        return {"kind": "cancel_requested", "label": "cancel requested"}
+    if kind == "TaskCompleted":
+        reader = _TASKS.get(str(name))
+        result = decode(event.get("result"))
+        return reader(result if isinstance(result, dict) else {}) if reader else None
+    if kind in ("TaskFailed", "SubOrchestrationInstanceFailed"):
+        return {"kind": "failed", "label": f"{name or 'task'} failed: {_text(event.get('reason'))}"}
+    if kind == "ExecutionCompleted":
+        return _ended(decode(event.get("result")))
+    return None
+
+
+def _started(data: Any) -> dict[str, Any]:
+    if isinstance(data, dict) and data.get("poll") is not None:
+        run = data.get("run") if isinstance(data.get("run"), dict) else {}
+        polls = run.get("polls") or 0
+        return {"kind": "continued", "label": f"continued as new after {polls} polls",
+                "status": run.get("status"), "remoteStatus": run.get("remoteStatus"), "polls": polls}
+    return {"kind": "started", "label": "run accepted"}
+
+
+def _submitted(result: dict[str, Any]) -> dict[str, Any]:
+    if result.get("ok"):
+        return {"kind": "submitted", "label": f"submitted {result.get('remoteRunId') or ''}".strip(),
+                "remoteStatus": result.get("remoteStatus")}
+    error = result.get("error") if isinstance(result.get("error"), dict) else {}
+    kind = "submit_retry" if result.get("transient") else "submit_failed"
+    verb = "submit failed, will retry" if result.get("transient") else "submit failed"
+    return {"kind": kind, "label": f"{verb}: {_text(error.get('message'))}"}
+
+
+def _polled(result: dict[str, Any]) -> dict[str, Any]:
+    if result.get("transient"):
+        return {"kind": "poll_error", "label": f"poll failed, will retry: {_text(result.get('error'))}"}
+    remote = result.get("remoteStatus")
+    return {"kind": "poll", "label": f"{result.get('status')} ({remote})" if remote else str(result.get("status")),
+            "status": result.get("status"), "remoteStatus": remote}
+
+
+def _cancel_sent(result: dict[str, Any]) -> dict[str, Any]:
+    if result.get("ok"):
+        return {"kind": "cancel_sent", "label": "cancel sent to the platform"}
+    return {"kind": "cancel_failed", "label": f"cancel call failed: {_text(result.get('error'))}"}
+
+
+def _outputs(result: dict[str, Any]) -> dict[str, Any]:
+    if result.get("ok"):
+        names = sorted((result.get("outputs") or {}).keys())
+        return {"kind": "outputs", "label": "outputs read: " + (", ".join(names) or "none")}
+    error = result.get("error") if isinstance(result.get("error"), dict) else {}
+    return {"kind": "poll_error", "label": f"reading outputs failed: {_text(error.get('message'))}"}
+
+
+def _ended(record: Any) -> dict[str, Any]:
+    status = record.get("status") if isinstance(record, dict) else None
+    error = record.get("error") if isinstance(record, dict) else None
+    label = f"ended {status}" if status else "ended"
+    if isinstance(error, dict) and error.get("code"):
+        label += f" ({error['code']})"
+    return {"kind": "ended", "label": label, "status": status,
+            "remoteStatus": record.get("remoteStatus") if isinstance(record, dict) else None}
+
+
+_TASKS = {"submit_run": _submitted, "poll_run": _polled, "cancel_run": _cancel_sent, "read_outputs": _outputs}
+
+
+def decode(value: Any) -> Any:
+    """A history payload as data: the event log keeps inputs and results as JSON text, sometimes twice over
+    (an input sent through the SDK client is JSON text inside JSON, durable-functions.md §1.7)."""
+    for _ in range(3):
+        if not isinstance(value, str):
+            return value
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _text(value: Any, limit: int = 200) -> str:
+    if isinstance(value, dict):
+        value = value.get("message") or json.dumps(value)
+    text = str(value or "").strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,77 @@
+"""core.timeline: the moments of a run's history, as `GET /api/runs/{id}/history` lists them."""
+
+from __future__ import annotations
+
+import json
+
+from core.timeline import decode, timeline_from_events
+
+
+def _task(name: str, result: dict, time: str) -> dict:
+    return {"type": "TaskCompleted", "time": time, "name": name, "result": json.dumps(result)}
+
+
+REQUEST = {"request": {"jobType": "azureml_pipeline", "runId": "r1"}}
+
+
+def test_a_first_execution_shows_submit_polls_cancel_and_end_in_order():
+    events = [
+        {"type": "ExecutionStarted", "time": "t0", "name": "azureml_pipeline",
+         "input": json.dumps(json.dumps(REQUEST))},
+        {"type": "TimerCreated", "time": "t0", "fireAt": "t0"},
+        _task("submit_run", {"ok": True, "remoteRunId": "runbridge-r1", "remoteStatus": "NotStarted"}, "t1"),
+        _task("poll_run", {"status": "Starting", "remoteStatus": "Queued"}, "t2"),
+        _task("poll_run", {"transient": True, "retryAfter": 5, "error": "HTTP 503 from the platform"}, "t3"),
+        {"type": "EventRaised", "time": "t4", "name": "cancel"},
+        _task("cancel_run", {"ok": True}, "t5"),
+        _task("poll_run", {"status": "Cancelled", "remoteStatus": "Canceled"}, "t6"),
+        {"type": "ExecutionCompleted", "time": "t7",
+         "result": json.dumps({"status": "Cancelled", "remoteStatus": "Canceled", "error": {"code": "Cancelled"}})},
+    ]
+    points = timeline_from_events(events)
+    assert [p["kind"] for p in points] == ["started", "submitted", "poll", "poll_error", "cancel_requested",
+                                          "cancel_sent", "poll", "ended"]
+    assert [p["time"] for p in points] == ["t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7"]
+    assert points[1]["label"] == "submitted runbridge-r1"
+    assert points[2] | {"status": "Starting", "remoteStatus": "Queued"} == points[2]
+    assert "503" in points[3]["label"]
+    assert points[-1]["status"] == "Cancelled" and points[-1]["label"] == "ended Cancelled (Cancelled)"
+
+
+def test_a_continued_execution_starts_with_what_the_run_record_carried_over():
+    carried = {**REQUEST, "poll": {"polls": 30}, "wait": 60,
+               "run": {"createdAt": "t0", "startedAt": "t1", "polls": 30, "status": "Running",
+                       "remoteStatus": "Running"}}
+    events = [{"type": "ExecutionStarted", "time": "t9", "input": json.dumps(carried)},
+              _task("poll_run", {"status": "Success", "remoteStatus": "Completed"}, "t10"),
+              _task("read_outputs", {"ok": True, "outputs": {"model_uri": "x", "accuracy": "y"}}, "t11")]
+    points = timeline_from_events(events)
+    assert [(p["kind"], p["time"]) for p in points] == [
+        ("started", "t0"), ("remote_started", "t1"), ("continued", "t9"), ("poll", "t10"), ("outputs", "t11")]
+    assert points[2]["label"] == "continued as new after 30 polls" and points[2]["polls"] == 30
+    assert points[4]["label"] == "outputs read: accuracy, model_uri"
+
+
+def test_failures_are_points_too_and_unrelated_events_are_not():
+    events = [
+        _task("submit_run", {"ok": False, "transient": True,
+                             "error": {"code": "SubmitFailed", "message": "timed out"}}, "a"),
+        _task("submit_run", {"ok": False, "transient": False, "error": {"code": "NotFound", "message": "no job"}}, "b"),
+        _task("cancel_run", {"ok": False, "transient": True, "error": "HTTP 500"}, "c"),
+        {"type": "TaskFailed", "time": "d", "name": "poll_run", "reason": "boom"},
+        {"type": "TimerFired", "time": "e"}, {"type": "EventRaised", "time": "f", "name": "other"},
+        _task("some_other_activity", {"ok": True}, "g"),
+        {"type": "ExecutionCompleted", "time": "h", "result": "not json"},
+    ]
+    points = timeline_from_events(events)
+    assert [p["kind"] for p in points] == ["submit_retry", "submit_failed", "cancel_failed", "failed", "ended"]
+    assert points[1]["label"] == "submit failed: no job"
+    assert points[3]["label"] == "poll_run failed: boom"
+    assert points[4]["label"] == "ended" and points[4]["status"] is None
+
+
+def test_long_messages_are_cut_and_payloads_decoded_however_often_they_were_encoded():
+    point = timeline_from_events([_task("poll_run", {"transient": True, "error": "x" * 1000}, "t")])[0]
+    assert len(point["label"]) < 260 and point["label"].endswith("…")
+    assert decode(json.dumps(json.dumps({"a": 1}))) == {"a": 1}
+    assert decode("plain text") == "plain text" and decode(None) is None
