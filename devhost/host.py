@@ -25,6 +25,7 @@ from core.clock import Clock, RealClock, VirtualClock
 
 from . import invoke
 from .app_loader import FunctionInfo, LoadedApp, load_app
+from .crash_points import CrashPoints, armed_point
 from .episode import Instance, new_state, run_episode
 from .history import EventType, event, execution_started, format_time, parse_time
 from .queues import QueueSource, open_queue_source, storage_setting
@@ -77,6 +78,7 @@ class DevHost:
         self._busy = 0
         self._dispatcher: threading.Thread | None = None
         self.episodes = 0
+        self.crash_points = CrashPoints(armed_point())
         self.activity_runs = 0
         self._resume_clock()
         self.storage = storage_setting() if storage is FROM_SETTINGS else (storage or None)
@@ -355,6 +357,8 @@ class DevHost:
             status, output, new_input = "Running", None, outcome.continue_input
         if status in ("Completed", "Failed") and inst.parent_id:
             messages_out.append(self._parent_message(inst, status, output, outcome.failure, now))
+        if new_execution is not None:
+            self.crash_points.reach("continue_as_new:before_commit", inst.id)
         work_ids = self.store.commit_episode(
             inst, [m[0] for m in current], outcome.events, status=status, custom_status=outcome.custom_status,
             output=output, state=next_state, now=now, new_execution_id=new_execution, new_input=new_input,
@@ -362,6 +366,8 @@ class DevHost:
             cancelled_timers=outcome.cancelled_timers, work=outcome.activities,
             children=[(c.instance_id, c.name, c.input_text, c.task_id) for c in outcome.children],
             drop_pending=new_execution is not None)
+        if new_execution is not None:
+            self.crash_points.reach("continue_as_new:after_commit", inst.id)
         for work_id, (task_id, name, input_text) in zip(work_ids, outcome.activities, strict=True):
             self._submit_activity(WorkItem(work_id, inst.id, inst.execution_id, task_id, name, input_text))
 

@@ -112,13 +112,15 @@ class DevhostProcess:
         self.ready = threading.Event()
         self.restarts: list[float] = []
 
-    def start(self) -> None:
+    def start(self, extra_env: Mapping[str, str] | None = None) -> None:
+        """Start devhost (with `extra_env` on top of the stack's environment) and wait until it answers."""
         command = [sys.executable, "-m", "devhost", "serve", "--app", str(ROOT), "--port", str(self.port),
                    "--db", str(self.db), "--clock", "real", "--time-scale", str(self.scale),
                    "--time-origin", self.origin.isoformat()]
         started = time.monotonic()
         with self.log.open("a") as out:
-            self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(command, cwd=ROOT, env={**self.env, **(extra_env or {})}, stdout=out,
+                                            stderr=subprocess.STDOUT)
         deadline = started + 60
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"devhost exited: {self.log.read_text()[-3000:]}"
@@ -131,6 +133,16 @@ class DevhostProcess:
                 pass
             time.sleep(0.05)
         raise AssertionError("devhost did not become ready in 60 s")
+
+    def wait_exit(self, timeout: float) -> int | None:
+        """The exit code once devhost has ended by itself (a crash point), None if it runs on past `timeout`."""
+        assert self.process is not None
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        self.ready.clear()
+        return code
 
     def kill(self) -> None:
         self.ready.clear()
@@ -175,9 +187,11 @@ def wait_runs(devhost: DevhostProcess, run_ids: list[str], deadline: float) -> d
 
 
 @contextmanager
-def scaled_stack(tmp_path: Path, scale: float) -> Iterator[tuple[Simulation, DevhostProcess]]:
+def scaled_stack(tmp_path: Path, scale: float,
+                 first_env: Mapping[str, str] | None = None) -> Iterator[tuple[Simulation, DevhostProcess]]:
     """The simulators in this process on `ScaledClock(scale, origin)`, devhost in a subprocess on
-    `--clock real --time-scale scale --time-origin origin`, its connections pointing at them."""
+    `--clock real --time-scale scale --time-origin origin`, its connections pointing at them (its first
+    start with `first_env` added, such as a crash point)."""
     origin = datetime.now(timezone.utc).replace(microsecond=0)
     settings: dict[str, str] = {}
     simulation = start_simulation(ScaledClock(scale, origin), settings,
@@ -189,7 +203,7 @@ def scaled_stack(tmp_path: Path, scale: float) -> Iterator[tuple[Simulation, Dev
     env["PYTHONUNBUFFERED"] = "1"
     devhost = DevhostProcess(tmp_path / "devhost.sqlite", env, origin, tmp_path / "devhost.log", scale)
     try:
-        devhost.start()
+        devhost.start(first_env)
         yield simulation, devhost
     finally:
         devhost.stop()

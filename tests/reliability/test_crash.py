@@ -9,12 +9,17 @@ agree on the time. Kill moments, run kinds and cancels come from one seeded `ran
 from __future__ import annotations
 
 import random
+import re
 import sqlite3
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import requests
+
+from devhost.crash_points import SETTING
 
 from .support import CATALOG, call, remote_status, request_for, scaled_stack, wait_runs, write_figures
 
@@ -139,3 +144,108 @@ def _figures(plan, runs, pending, cancelled, servers, stats, kill_phases, devhos
         "remoteJobsRunningAtEnd": sum(stat["runningNow"] for stat in stats.values()),
         "wallSeconds": round(wall, 1),
     })
+
+
+# ---- kills exactly at continue-as-new -----------------------------------------------------------------
+# Random kills rarely land inside a continue-as-new (milliseconds), so devhost's crash points
+# (devhost/crash_points.py) kill it right before the episode that decided it is stored, and right after.
+CAN_SEED = 20261127
+CAN_SCALE = 60.0  # x60: a restart (~1.5 s) costs 1.5 simulated minutes, less than any job's remaining time
+CAN_RUNS = 18
+CAN_CRASHES = 8
+CAN_DEADLINE = 170.0
+CAN_POINTS = ("continue_as_new:before_commit", "continue_as_new:after_commit")
+# An Abacus pipeline long enough to continue as new (its polls reach 30 s, 50 polls per execution); each run
+# sets `tag` to its own value, so runbridge tells their versions apart (see request_for).
+ABACUS_LONG = {"pipelineId": "simlong01", "pipelineName": "sim_long", "pendingSeconds": 60,
+               "pipelineVariableMappings": [{"name": "tag", "variableType": "STRING", "value": "none"}],
+               "steps": [{"stepName": "train", "seconds": 1800,
+                          "stepInputMappings": [{"name": "tag", "variableType": "STRING",
+                                                 "pipelineVariable": "tag"}]}]}
+CAN_KINDS = {  # each continues as new at least once: ~34 polls (30 per execution), ~120 and ~65 (50 each)
+    "aml-train": lambda run_id, i: request_for("aml-train", run_id, i),
+    "agent-slow": lambda run_id, i: request_for("agent-slow", run_id, i),
+    "abacus-long": lambda run_id, i: {"jobType": "abacus_pipeline", "connection": "abacus-sim", "job": "simlong01",
+                                      "runId": run_id,
+                                      "parameters": [{"name": "tag", "value": run_id, "direction": "Input"}]},
+}
+CRASH_LINE = re.compile(r"devhost: crash point (\S+) reached in (\S+)")
+
+
+def test_sigkill_exactly_at_continue_as_new_resumes_every_run_once(tmp_path):
+    rng = random.Random(CAN_SEED)
+    kinds = list(CAN_KINDS)
+    plan = [(f"can-{i:03d}-{kinds[i % len(kinds)]}", kinds[i % len(kinds)], rng.uniform(0, 12.0))
+            for i in range(CAN_RUNS)]
+    crashes: list[tuple[str, str]] = []
+    cancelled: set[str] = set()
+    errors: list[str] = []
+    with scaled_stack(tmp_path, CAN_SCALE, {SETTING: CAN_POINTS[0]}) as (simulation, devhost):
+        added = requests.post(f"{simulation.servers['abacus'].url}/_sim/pipelines", json=ABACUS_LONG, timeout=10)
+        assert added.status_code == 200, added.text
+        started = time.monotonic()
+        deadline = started + CAN_DEADLINE
+
+        def drive(run_id: str, kind: str, at: float) -> None:
+            try:
+                time.sleep(max(0.0, started + at - time.monotonic()))
+                body = CAN_KINDS[kind](run_id, int(run_id.split("-")[1]))
+                response = call(devhost, "POST", "/api/runs", deadline, json=body)
+                assert response.status_code in (200, 202), response.text
+            except BaseException as exc:
+                errors.append(f"{run_id}: {exc!r}")
+
+        def cancel(run_id: str) -> None:  # on the pool: the main thread must go on restarting devhost
+            try:
+                answer = call(devhost, "POST", f"/api/runs/{run_id}/cancel", deadline)
+                assert answer.status_code in (202, 409), answer.text
+                if answer.status_code == 202:
+                    cancelled.add(run_id)
+            except BaseException as exc:
+                errors.append(f"cancel {run_id}: {exc!r}")
+
+        with ThreadPoolExecutor(max_workers=CAN_RUNS + CAN_CRASHES) as pool:
+            for item in plan:
+                pool.submit(drive, *item)
+            while len(crashes) < CAN_CRASHES and time.monotonic() < deadline:
+                code = devhost.wait_exit(timeout=0.5)
+                if code is None:
+                    continue
+                assert code == -9, f"devhost ended with {code}: {devhost.log.read_text()[-2000:]}"
+                crashes = CRASH_LINE.findall(devhost.log.read_text())
+                run_id = crashes[-1][1]
+                armed = CAN_POINTS[len(crashes) % 2] if len(crashes) < CAN_CRASHES else None
+                devhost.start({SETTING: armed} if armed else {SETTING: ""})
+                if len(crashes) % 3 == 0:  # a cancel that arrives at the boundary, before the new execution runs
+                    pool.submit(cancel, run_id)
+        assert not errors, errors[:5]
+        runs = wait_runs(devhost, [run_id for run_id, *_ in plan], deadline)
+        wall = time.monotonic() - started
+        stats = {name: server.stats() for name, server in simulation.servers.items()}
+        wrong = []
+        for run_id, *_ in plan:
+            run = runs.get(run_id)
+            allowed = {"Success", "Cancelled"} if run_id in cancelled else {"Success"}
+            truth = remote_status(simulation.servers, run) if run else None
+            if run and (run["status"] not in allowed or (truth is not None and truth != run["remoteStatus"])):
+                wrong.append({"run": run_id, "status": run["status"], "remoteStatus": run["remoteStatus"],
+                              "simulatorStatus": truth, "error": run["error"]})
+    remote_ids = Counter(run.get("remoteRunId") for run in runs.values())
+    figures = write_figures("crash-continue-as-new", {
+        "seed": CAN_SEED, "timeScale": CAN_SCALE, "runs": CAN_RUNS, "kills": len(crashes),
+        "killsByPoint": dict(Counter(point for point, _ in crashes)),
+        "killedRuns": sorted({run_id for _, run_id in crashes}), "cancelsAtTheBoundary": sorted(cancelled),
+        "outcomes": dict(Counter(run["status"] for run in runs.values())),
+        "lostRuns": CAN_RUNS - len(runs), "wrongStatus": wrong,
+        "remoteJobsCreated": {name: stat["remoteJobsCreated"] for name, stat in stats.items()},
+        "duplicateRemoteJobs": sum(stat["remoteJobsCreated"] for stat in stats.values()) - CAN_RUNS
+        + sum(n - 1 for n in remote_ids.values()),
+        "remoteJobsRunningAtEnd": sum(stat["runningNow"] for stat in stats.values()),
+        "wallSeconds": round(wall, 1),
+    })
+    assert figures["kills"] == CAN_CRASHES, figures
+    assert all(figures["killsByPoint"].get(point, 0) >= CAN_CRASHES // 2 for point in CAN_POINTS), figures
+    assert figures["lostRuns"] == 0
+    assert wrong == [], wrong[:5]
+    assert figures["duplicateRemoteJobs"] == 0 and None not in remote_ids
+    assert figures["remoteJobsRunningAtEnd"] == 0, stats
