@@ -25,7 +25,7 @@ from core.clock import Clock, RealClock, VirtualClock
 
 from . import invoke
 from .app_loader import FunctionInfo, LoadedApp, load_app
-from .crash_points import CrashPoints, armed_point
+from .crash_points import CrashPoints, armed_points
 from .episode import Instance, new_state, run_episode
 from .history import EventType, event, execution_started, format_time, parse_time
 from .queues import QueueSource, open_queue_source, storage_setting
@@ -78,7 +78,7 @@ class DevHost:
         self._busy = 0
         self._dispatcher: threading.Thread | None = None
         self.episodes = 0
-        self.crash_points = CrashPoints(armed_point())
+        self.crash_points = CrashPoints(armed_points())
         self.activity_runs = 0
         self._resume_clock()
         self.storage = storage_setting() if storage is FROM_SETTINGS else (storage or None)
@@ -425,6 +425,7 @@ class DevHost:
                             Details="".join(traceback.format_exception_only(type(exc), exc)).strip())
         finally:
             self.activity_runs += 1
+        self.crash_points.reach(f"activity_done:{item.name}", item.instance_id)
         try:
             if not self._stopping.is_set():
                 self.store.finish_work(item, outcome, self.clock.now())

@@ -187,16 +187,16 @@ def wait_runs(devhost: DevhostProcess, run_ids: list[str], deadline: float) -> d
 
 
 @contextmanager
-def scaled_stack(tmp_path: Path, scale: float,
-                 first_env: Mapping[str, str] | None = None) -> Iterator[tuple[Simulation, DevhostProcess]]:
-    """The simulators in this process on `ScaledClock(scale, origin)`, devhost in a subprocess on
-    `--clock real --time-scale scale --time-origin origin`, its connections pointing at them (its first
-    start with `first_env` added, such as a crash point)."""
+def scaled_stack(tmp_path: Path, scale: float, first_env: Mapping[str, str] | None = None,
+                 simulator_options: Mapping[str, Any] | None = None) -> Iterator[tuple[Simulation, DevhostProcess]]:
+    """The simulators in this process on `ScaledClock(scale, origin)` (with `simulator_options` per platform),
+    devhost in a subprocess on `--clock real --time-scale scale --time-origin origin`, its connections pointing
+    at them (its first start with `first_env` added, such as a crash point)."""
     origin = datetime.now(timezone.utc).replace(microsecond=0)
     settings: dict[str, str] = {}
     simulation = start_simulation(ScaledClock(scale, origin), settings,
                                   ports={"azure_ml": 0, "foundry_agents": 0, "abacus": 0},
-                                  only=("azure_ml", "foundry_agents", "abacus"))
+                                  only=("azure_ml", "foundry_agents", "abacus"), **(simulator_options or {}))
     env = {k: v for k, v in os.environ.items()
            if not k.upper().startswith("CONNECTIONS__") and k != "AzureWebJobsStorage"}
     env.update(settings)
