@@ -195,6 +195,7 @@ def test_sigkill_at_exact_moments_resumes_every_run_with_one_remote_job(tmp_path
     kills: Counter[tuple[str, str]] = Counter()  # (point, kind of the run it killed)
     killed_runs: set[str] = set()
     cancelled: set[str] = set()
+    boundary: set[str] = set()  # runs cancelled right after a kill in the middle of their continue-as-new
     errors: list[str] = []
     with scaled_stack(tmp_path, POINTS_SCALE, _still_armed(kills), AML_HOUR) as (simulation, devhost):
         added = requests.post(f"{simulation.servers['abacus'].url}/_sim/pipelines", json=ABACUS_LONG, timeout=10)
@@ -210,14 +211,20 @@ def test_sigkill_at_exact_moments_resumes_every_run_with_one_remote_job(tmp_path
                 assert response.status_code in (200, 202), response.text
                 if cancel_after is not None:
                     time.sleep(cancel_after)
-                    answer = call(devhost, "POST", f"/api/runs/{run_id}/cancel", deadline)
-                    assert answer.status_code in (202, 409), answer.text
-                    if answer.status_code == 202:
-                        cancelled.add(run_id)
+                    cancel(run_id)
             except BaseException as exc:  # reported by the main thread
                 errors.append(f"{run_id}: {exc!r}")
 
-        with ThreadPoolExecutor(max_workers=POINTS_RUNS) as pool:
+        def cancel(run_id: str) -> None:
+            try:
+                answer = call(devhost, "POST", f"/api/runs/{run_id}/cancel", deadline)
+                assert answer.status_code in (202, 409), answer.text
+                if answer.status_code == 202:
+                    cancelled.add(run_id)
+            except BaseException as exc:
+                errors.append(f"cancel {run_id}: {exc!r}")
+
+        with ThreadPoolExecutor(max_workers=POINTS_RUNS + len(POINT_KINDS)) as pool:
             for item in plan:
                 pool.submit(drive, *item)
             # the main thread only watches devhost: restart it whenever a crash point killed it
@@ -230,6 +237,9 @@ def test_sigkill_at_exact_moments_resumes_every_run_with_one_remote_job(tmp_path
                 kills[point, _kind(run_id)] += 1
                 killed_runs.add(run_id)
                 devhost.start(_still_armed(kills))
+                if point == "continue_as_new:after_commit":  # a cancel raised before the new execution runs
+                    boundary.add(run_id)
+                    pool.submit(cancel, run_id)
         assert not errors, errors[:5]
         runs = wait_runs(devhost, [run_id for run_id, *_ in plan], deadline)
         wall = time.monotonic() - started
@@ -251,7 +261,7 @@ def test_sigkill_at_exact_moments_resumes_every_run_with_one_remote_job(tmp_path
         "seed": POINTS_SEED, "timeScale": POINTS_SCALE, "runs": POINTS_RUNS, "kills": sum(kills.values()),
         "killsByPoint": dict(Counter(point for point, _ in kills.elements())),
         "killsByKind": dict(Counter(kind for _, kind in kills.elements())), "killedRuns": sorted(killed_runs),
-        "cancelsAccepted": len(cancelled),
+        "cancelsAccepted": len(cancelled), "cancelsAtAContinueAsNew": sorted(boundary & cancelled),
         "outcomes": dict(Counter(run["status"] for run in runs.values())),
         "lostRuns": POINTS_RUNS - len(runs), "wrongStatus": wrong,
         "remoteJobsCreated": {name: stat["remoteJobsCreated"] for name, stat in stats.items()},
