@@ -23,7 +23,7 @@ from typing import Any
 
 from core.clock import Clock, RealClock, VirtualClock
 
-from . import invoke
+from . import invoke, sdk_speedups
 from .app_loader import FunctionInfo, LoadedApp, load_app
 from .crash_points import CrashPoints, armed_points
 from .episode import Instance, new_state, run_episode
@@ -79,6 +79,7 @@ class DevHost:
         self._dispatcher: threading.Thread | None = None
         self.episodes = 0
         self.crash_points = CrashPoints(armed_points())
+        sdk_speedups.install()
         self.activity_runs = 0
         self._resume_clock()
         self.storage = storage_setting() if storage is FROM_SETTINGS else (storage or None)
