@@ -25,6 +25,8 @@ def _run_ids(stack) -> set[str]:
 
 def test_a_run_started_from_the_form_reaches_success(dashboard, stack):
     page = dashboard.open("#/connections")
+    expect(page.locator("#connections tbody tr")).to_have_count(3)  # one per simulated platform
+    dashboard.shot("connections")
     page.locator("tr[data-connection='azureml-sim'] a").first.click()
     expect(page.locator("#jobs")).to_contain_text("train-pipeline")
     dashboard.shot("connection-jobs")
