@@ -26,12 +26,15 @@ def timeline_from_events(events: Iterable[Mapping[str, Any]]) -> list[dict[str, 
     """
     points: list[dict[str, Any]] = []
     for event in events:
+        if event.get("type") == "ExecutionStarted":
+            data = decode(event.get("input"))
+            if isinstance(data, dict) and data.get("poll") is not None:
+                points.extend(_before_restart(data))
+                points.append({"time": event.get("time"), **_continued(data)})
+                continue
         point = _point(event)
-        if point is None:
-            continue
-        if point["kind"] == "continued":
-            points.extend(_before_restart(decode(event.get("input"))))
-        points.append({"time": event.get("time"), **point})
+        if point is not None:
+            points.append({"time": event.get("time"), **point})
     return points
 
 
@@ -48,7 +51,7 @@ def _before_restart(data: dict[str, Any]) -> list[dict[str, Any]]:
 def _point(event: Mapping[str, Any]) -> dict[str, Any] | None:
     kind, name = event.get("type"), event.get("name")
     if kind == "ExecutionStarted":
-        return _started(decode(event.get("input")))
+        return {"kind": "started", "label": "run accepted"}
     if kind == "EventRaised" and name == CANCEL_EVENT:
         return {"kind": "cancel_requested", "label": "cancel requested"}
     if kind == "TaskCompleted":
@@ -62,13 +65,11 @@ def _point(event: Mapping[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _started(data: Any) -> dict[str, Any]:
-    if isinstance(data, dict) and data.get("poll") is not None:
-        run = data.get("run") if isinstance(data.get("run"), dict) else {}
-        polls = run.get("polls") or 0
-        return {"kind": "continued", "label": f"continued as new after {polls} polls",
-                "status": run.get("status"), "remoteStatus": run.get("remoteStatus"), "polls": polls}
-    return {"kind": "started", "label": "run accepted"}
+def _continued(data: dict[str, Any]) -> dict[str, Any]:
+    run = data.get("run") if isinstance(data.get("run"), dict) else {}
+    polls = run.get("polls") or 0
+    return {"kind": "continued", "label": f"continued as new after {polls} polls",
+            "status": run.get("status"), "remoteStatus": run.get("remoteStatus"), "polls": polls}
 
 
 def _submitted(result: dict[str, Any]) -> dict[str, Any]:
