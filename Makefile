@@ -64,6 +64,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 serve: setup
+	@echo "dashboard: http://127.0.0.1:7071/api/dashboard"
 	$(BIN)/python -m devhost serve --simulate
 
 serve-azurite: setup

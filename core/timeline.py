@@ -22,15 +22,15 @@ def timeline_from_events(events: Iterable[Mapping[str, Any]]) -> list[dict[str, 
     Each point is `{"kind", "time", "label"}` plus, where known, `status` (a run status) and `remoteStatus`.
     Kinds: started, remote_started, continued, submitted, submit_retry, submit_failed, poll, poll_error,
     cancel_requested, cancel_sent, cancel_failed, outputs, ended, failed. An execution begun by
-    continue-as-new starts with the moments the run record carried over, then the `continued` point.
+    continue-as-new starts with the earlier executions' moments the poll loop carried over (submit, each
+    status change, cancel, each continue-as-new), so the timeline covers the whole run.
     """
     points: list[dict[str, Any]] = []
     for event in events:
         if event.get("type") == "ExecutionStarted":
             data = decode(event.get("input"))
             if isinstance(data, dict) and data.get("poll") is not None:
-                points.extend(_before_restart(data))
-                points.append({"time": event.get("time"), **_continued(data)})
+                points.extend(_carried_over(data, event.get("time")))
                 continue
         point = _point(event)
         if point is not None:
@@ -38,14 +38,37 @@ def timeline_from_events(events: Iterable[Mapping[str, Any]]) -> list[dict[str, 
     return points
 
 
-def _before_restart(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """What the run record remembers of earlier executions, whose events continue-as-new discarded
-    (durable-functions.md §1.6: a new execution starts with a fresh history)."""
+def _carried_over(data: dict[str, Any], time: Any) -> list[dict[str, Any]]:
+    """The moments of earlier executions, whose events continue-as-new discarded (durable-functions.md §1.6:
+    a new execution starts with a fresh history): the ones the poll loop carried over in its input (the
+    last of them is the continue-as-new itself), or, from a loop that carried none, what the run record
+    remembers."""
     run = data.get("run") if isinstance(data.get("run"), dict) else {}
-    moments = [{"time": run.get("createdAt"), "kind": "started", "label": "run accepted"}]
+    points = [{"time": run.get("createdAt"), "kind": "started", "label": "run accepted"}]
+    moments = data.get("moments")
+    if isinstance(moments, list) and moments:
+        points += [point for point in (_moment(m, run) for m in moments if isinstance(m, dict)) if point]
+        return [p for p in points if p["time"]]
     if run.get("startedAt"):
-        moments.append({"time": run["startedAt"], "kind": "remote_started", "label": "remote job started running"})
-    return [m for m in moments if m["time"]]
+        points.append({"time": run["startedAt"], "kind": "remote_started", "label": "remote job started running"})
+    points.append({"time": time, **_continued(run)})
+    return [p for p in points if p["time"]]
+
+
+def _moment(moment: dict[str, Any], run: dict[str, Any]) -> dict[str, Any] | None:
+    status, remote = moment.get("status"), moment.get("remoteStatus")
+    event = moment.get("event")
+    if event == "submitted":
+        point = {"kind": "submitted", "label": f"submitted {run.get('remoteRunId') or ''}".strip()}
+    elif event == "status_changed":
+        point = {"kind": "poll", "label": f"{status} ({remote})" if remote else str(status)}
+    elif event == "cancel_requested":
+        point = {"kind": "cancel_requested", "label": "cancel requested"}
+    elif event == "continued_as_new":
+        point = _continued(moment)
+    else:
+        return None
+    return {"time": moment.get("time"), "status": status, "remoteStatus": remote, **point}
 
 
 def _point(event: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -65,11 +88,10 @@ def _point(event: Mapping[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _continued(data: dict[str, Any]) -> dict[str, Any]:
-    run = data.get("run") if isinstance(data.get("run"), dict) else {}
-    polls = run.get("polls") or 0
+def _continued(seen: dict[str, Any]) -> dict[str, Any]:
+    polls = seen.get("polls") or 0
     return {"kind": "continued", "label": f"continued as new after {polls} polls",
-            "status": run.get("status"), "remoteStatus": run.get("remoteStatus"), "polls": polls}
+            "status": seen.get("status"), "remoteStatus": seen.get("remoteStatus"), "polls": polls}
 
 
 def _submitted(result: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,8 @@
   const TERMINAL = new Set(["Success", "Failed", "Cancelled"]);
   const REFRESH_MS = 3000;
   const PAGE_SIZE = 20;
-  let functionKey = new URLSearchParams(location.search).get("code") || "";
+  // The key the page was opened with (?code=, as Azure asks for it); every API call sends it as a header.
+  const functionKey = new URLSearchParams(location.search).get("code") || "";
   let refreshTimer = null;
   let renderSerial = 0;
   const jobCache = new Map(); // "<connection>/<job>" -> job, from the discovery pages seen
@@ -31,7 +32,6 @@
     }
     let data = null;
     try { data = await response.json(); } catch (err) { data = null; }
-    if (response.status === 401) showKeyBanner();
     return { status: response.status, body: data };
   }
 
@@ -102,10 +102,6 @@
     document.getElementById("refreshed").textContent = "updated " + new Date().toLocaleTimeString();
   }
 
-  function showKeyBanner() {
-    document.getElementById("key-banner").hidden = false;
-  }
-
   // ---- routing ----------------------------------------------------------------------------------
 
   function route() {
@@ -134,9 +130,18 @@
     return runsView(query, current);
   }
 
+  // Refresh the view later, unless the user has moved on; never while they are in one of its fields.
   function later(current, fn) {
     clearTimeout(refreshTimer);
-    refreshTimer = setTimeout(() => { if (current()) fn(); }, REFRESH_MS);
+    refreshTimer = setTimeout(() => {
+      if (!current()) return;
+      const focused = document.activeElement;
+      if (focused && focused.closest && focused.closest("#view select, #view input, #view textarea")) {
+        later(current, fn);
+        return;
+      }
+      fn();
+    }, REFRESH_MS);
   }
 
   // ---- runs list --------------------------------------------------------------------------------
@@ -519,13 +524,6 @@
 
   // ---- start ------------------------------------------------------------------------------------
 
-  document.getElementById("key-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    functionKey = document.getElementById("key-input").value.trim();
-    document.getElementById("key-banner").hidden = true;
-    connectionList = null;
-    render();
-  });
   window.addEventListener("hashchange", render);
   render();
 })();

@@ -62,6 +62,13 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
         data = json.loads(data)
     request = data["request"]
     run = data.get("run") or new_run_record(request, _now(context))
+    # the run's key moments, carried across continue-as-new (whose history is dropped) for its timeline
+    moments: list[dict[str, Any]] = list(data.get("moments") or [])
+
+    def note(event: str, **extra: Any) -> None:
+        _keep_moment(context, run, moments, event)
+        _emit(context, run, event, **extra)
+
     cancel_event = context.wait_for_external_event(CANCEL_EVENT)
     if data.get("poll") is None:
         context.set_custom_status(run)
@@ -75,7 +82,7 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
             return _end(context, run, RunStatus.FAILED, code, error["message"])
         run.update(remoteRunId=submitted["remoteRunId"], monitorUrl=submitted["monitorUrl"],
                    remoteStatus=submitted.get("remoteStatus"), outputs=dict(submitted.get("outputs") or {}))
-        _emit(context, run, "submitted")
+        note("submitted")
         state = PollState.start(context.current_utc_datetime, parse_duration(request["startTimeout"]),
                                 parse_duration(request["timeout"]))
         decision: Decision | None = None  # poll at once: a job that already ended never waits
@@ -89,7 +96,7 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
             if state.cancel_reason is None:
                 if (yield from _wait_or_cancel(context, cancel_event, decision.seconds)):
                     decision = request_cancel(policy, state, context.current_utc_datetime)
-                    _emit(context, run, "cancel_requested")
+                    note("cancel_requested")
                     continue
             else:
                 yield _timer(context, decision.seconds)
@@ -104,12 +111,12 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
             state = decision.state
             if state.cancel_reason is None and cancel_event.is_completed:
                 decision = request_cancel(policy, state, context.current_utc_datetime)
-                _emit(context, run, "cancel_requested")
+                note("cancel_requested")
                 continue
             context.set_custom_status(run)
-            _emit(context, run, "continued_as_new")
+            note("continued_as_new")
             context.continue_as_new({"request": request, "run": run, "poll": state.to_dict(),
-                                     "wait": decision.seconds, "cancelSent": cancel_sent})
+                                     "wait": decision.seconds, "cancelSent": cancel_sent, "moments": moments})
             return run
         elif isinstance(decision, Finish):
             return (yield from _finish(context, request, run, decision))
@@ -119,9 +126,9 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
         _record_poll(run, decision.state, seen)
         context.set_custom_status(run)
         if (run["status"], run["remoteStatus"]) != before:
-            _emit(context, run, "status_changed")
+            note("status_changed")
         if isinstance(decision, Cancel):
-            _emit(context, run, "cancel_requested", reason=decision.reason.value)
+            note("cancel_requested", reason=decision.reason.value)
         if isinstance(decision, Wait) and decision.state.cancel_reason is not None and not cancel_sent:
             # the cancel call failed transiently: send it again; next_poll's cancel budget bounds this
             decision = Cancel(decision.state.cancel_reason, decision.seconds, decision.state)
@@ -213,6 +220,18 @@ def _emit(context: df.DurableOrchestrationContext, run: dict[str, Any], event: s
               "errorCode": error.get("code") if isinstance(error, dict) else None, "polls": run.get("polls"),
               **extra}
     run_log.info("run_event %s", json.dumps(fields, separators=(",", ":")), extra={"runbridge": fields})
+
+
+MAX_MOMENTS = 60  # a run's carried moments: the first (its submit) and the latest ones
+
+
+def _keep_moment(context: df.DurableOrchestrationContext, run: dict[str, Any], moments: list[dict[str, Any]],
+                 event: str) -> None:
+    """Remember a key moment of the run (core/timeline.py draws them): when, what, the statuses then."""
+    moments.append({"time": _now(context), "event": event, "status": run.get("status"),
+                    "remoteStatus": run.get("remoteStatus"), "polls": run.get("polls")})
+    if len(moments) > MAX_MOMENTS:
+        del moments[1]
 
 
 def _record_poll(run: dict[str, Any], state: PollState, seen: dict[str, Any]) -> None:

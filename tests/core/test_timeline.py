@@ -75,3 +75,22 @@ def test_long_messages_are_cut_and_payloads_decoded_however_often_they_were_enco
     assert len(point["label"]) < 260 and point["label"].endswith("…")
     assert decode(json.dumps(json.dumps({"a": 1}))) == {"a": 1}
     assert decode("plain text") == "plain text" and decode(None) is None
+
+
+def test_moments_carried_across_continue_as_new_give_the_whole_run():
+    run = {"createdAt": "t0", "startedAt": "t3", "polls": 60, "status": "Running", "remoteStatus": "Running",
+           "remoteRunId": "runbridge-r1"}
+    moments = [{"time": "t1", "event": "submitted", "status": "Starting", "remoteStatus": "NotStarted", "polls": 0},
+               {"time": "t3", "event": "status_changed", "status": "Running", "remoteStatus": "Running", "polls": 4},
+               {"time": "t5", "event": "continued_as_new", "status": "Running", "remoteStatus": "Running", "polls": 30},
+               {"time": "t6", "event": "cancel_requested", "status": "Running", "remoteStatus": "Running", "polls": 31},
+               {"time": "t9", "event": "continued_as_new", "status": "Running", "remoteStatus": "Running", "polls": 60},
+               {"time": "t9", "event": "something_new", "status": "Running"}]
+    started = {"type": "ExecutionStarted", "time": "t9",
+               "input": json.dumps({**REQUEST, "poll": {"polls": 60}, "run": run, "moments": moments})}
+    points = timeline_from_events([started, _task("poll_run", {"status": "Running", "remoteStatus": "Running"}, "t10")])
+    assert [(p["kind"], p["time"]) for p in points] == [
+        ("started", "t0"), ("submitted", "t1"), ("poll", "t3"), ("continued", "t5"), ("cancel_requested", "t6"),
+        ("continued", "t9"), ("poll", "t10")]
+    assert points[1]["label"] == "submitted runbridge-r1" and points[2]["label"] == "Running (Running)"
+    assert points[5]["label"] == "continued as new after 60 polls"

@@ -7,6 +7,7 @@ a cancel that arrives in a continued-as-new execution, and the timer cancelled w
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import azure.durable_functions as df
@@ -163,3 +164,10 @@ def test_hard_rung_continue_as_new_every_n_polls_carries_the_state():
     assert polls == POLICY.polls_per_execution
     new_input = next(a for a in flat_actions(state) if a["actionType"] == 4)["input"]
     assert f'"polls": {POLICY.polls_per_execution}' in new_input and '"runbridge-run-1"' in new_input
+    carried = json.loads(new_input)
+    while isinstance(carried, str):
+        carried = json.loads(carried)
+    # the moments the next execution's timeline starts with (its own history will not hold them)
+    assert [(m["event"], m["status"]) for m in carried["moments"]] == [
+        ("submitted", "Starting"), ("status_changed", "Running"), ("continued_as_new", "Running")]
+    assert carried["moments"][-1]["polls"] == POLICY.polls_per_execution
