@@ -164,6 +164,7 @@ def main() -> int:
                   f"{stats['runningNow']} still running")
             stats = requests.get(f"{simulation.servers['foundry_agents'].url}/_sim/stats", timeout=10).json()
             print(f"Foundry simulator: {stats['runsCreated']} agent runs, {stats['activeRuns']} still active")
+            print("\nTo watch and start runs in a browser: `make serve`, then open http://127.0.0.1:7071/api/dashboard")
             return 0 if ok else 1
         finally:
             front.stop()

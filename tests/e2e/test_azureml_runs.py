@@ -110,10 +110,19 @@ def test_a_six_hour_job_succeeds_with_a_short_history(stack):
     assert 60 < run["polls"] < 120
     current = stack.host.store.history("long-1")
     every = stack.host.store.history("long-1", all_executions=True)
-    assert sum(1 for e in every if e["EventType"] == 16) >= 1  # continue_as_new every 50 polls
+    assert sum(1 for e in every if e["EventType"] == 16) >= 1  # continue_as_new every 30 polls
     assert len(current) < len(every) / 2  # the live history holds only the polls since the last restart
     assert len(current) < 600
     assert stack.clock.now() - EPOCH > timedelta(hours=6)
+    # the timeline still covers the whole run: the moments of earlier executions were carried over
+    points = requests.get(f"{stack.api}/runs/long-1/history", timeout=10).json()["timeline"]
+    kinds = [p["kind"] for p in points]
+    restarts = sum(1 for e in every if e["EventType"] == 16)
+    assert kinds[:2] == ["started", "submitted"] and kinds[-2:] == ["outputs", "ended"]
+    assert kinds.count("continued") == restarts
+    seen = [p["remoteStatus"] for p in points if p["kind"] == "poll"]
+    assert seen[0] in ("NotStarted", "Starting") and "Running" in seen and seen[-1] == "Completed"
+    assert [p["time"] for p in points] == sorted(p["time"] for p in points)
 
 
 def test_a_run_past_its_timeout_is_cancelled_and_fails_with_timeout(stack):
