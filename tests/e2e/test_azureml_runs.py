@@ -10,11 +10,13 @@ from .conftest import EPOCH, train_request
 
 
 def test_a_run_succeeds_and_writes_outputs_back(stack):
+    stack.pause_at(timedelta(0))  # the 202 shows the run as it is then: held at its start, it is Starting
     response = stack.post_run(train_request("ok-1"))
     assert response.status_code == 202
     assert response.headers["Location"].endswith("/api/runs/ok-1")
     accepted = response.json()
     assert accepted["id"] == "ok-1" and accepted["status"] == "Starting" and accepted["jobType"] == "azureml_pipeline"
+    stack.resume()
     run = stack.wait_run("ok-1")
     assert run["status"] == "Success" and run["remoteStatus"] == "Completed" and run["error"] is None
     assert run["remoteRunId"] == "runbridge-ok-1"
