@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from verdict import verdict
+
 ROOT = Path(__file__).resolve().parent.parent
 SUBJECTS = {
     "function_app": "import function_app",
@@ -81,10 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| heavy packages imported by function_app beyond the floor | {', '.join(heavy) or 'none'} | | none |")
     if heavy:
         missed.append("heavy")
-    if missed:
-        print(f"TARGET MISSED: {', '.join(missed)}", file=sys.stderr)
-        return 1
-    return 0
+    return verdict(missed)
 
 
 if __name__ == "__main__":

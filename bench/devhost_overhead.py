@@ -20,6 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from verdict import verdict  # noqa: E402
+
 from core.clock import VirtualClock  # noqa: E402
 from devhost import sdk_speedups  # noqa: E402
 from devhost.history import EventType  # noqa: E402
@@ -88,10 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| devhost wall time | {host_seconds:.2f} s ({episodes / host_seconds:.0f} episodes/s) |")
     print(f"| SDK replay floor (same {episodes} episodes, no host) | {floor_seconds:.2f} s |")
     print(f"| ratio devhost / floor | {ratio:.2f}x (target <= {args.target:g}x) |")
-    if ratio > args.target:
-        print("TARGET MISSED", file=sys.stderr)
-        return 1
-    return 0
+    return verdict(["devhost / floor"] if ratio > args.target else [])
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from verdict import verdict  # noqa: E402
+
 from core.clock import VirtualClock  # noqa: E402
 from devhost.host import DevHost  # noqa: E402
 
@@ -115,10 +117,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{total / dt_seconds:.0f} |")
     print(f"| devhost (virtual clock, SQLite) | {dh_seconds:.2f} s | {total / dh_seconds:.0f} |")
     print(f"| throughput ratio devhost / durabletask | {ratio:.2f}x (target >= {args.target:g}x) | |")
-    if ratio < args.target:
-        print("TARGET MISSED", file=sys.stderr)
-        return 1
-    return 0
+    return verdict(["devhost / durabletask throughput"] if ratio < args.target else [])
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from sim_stack import ROOT, SimStack  # noqa: E402
+from verdict import verdict  # noqa: E402
 
 from devhost.app_loader import load_app  # noqa: E402
 from devhost.history import EventType  # noqa: E402
@@ -166,10 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         missed.append("events per execution")
     if ratio > args.ratio_target:
         missed.append("replay time ratio")
-    if missed:
-        print(f"TARGET MISSED: {', '.join(missed)}", file=sys.stderr)
-        return 1
-    return 0
+    return verdict(missed)
 
 
 if __name__ == "__main__":

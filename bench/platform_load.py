@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sim_stack import SimStack
+from verdict import verdict
 
 TARGETS = {"2h": 40, "24h": 120}  # max polls per run
 UNITS = {"m": 60, "h": 3600, "d": 86400}
@@ -78,10 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             missed.append(f"{length} lag")
         if polls_target is not None and m["polls"] > polls_target:
             missed.append(f"{length} polls")
-    if missed:
-        print(f"TARGET MISSED: {', '.join(missed)}", file=sys.stderr)
-        return 1
-    return 0
+    return verdict(missed)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from history import episode_contexts
 from sim_stack import SimStack
+from verdict import verdict
 
 
 def rss_kib() -> int:
@@ -151,10 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         missed.append("memory per run")
     if rate / eps > args.commit_target:
         missed.append("episodes/s vs commit rate")
-    if missed:
-        print(f"TARGET MISSED: {', '.join(missed)}", file=sys.stderr)
-        return 1
-    return 0
+    return verdict(missed)
 
 
 if __name__ == "__main__":
