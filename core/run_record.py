@@ -7,10 +7,10 @@ record, so the API shows one shape whatever state the orchestration is in.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
+from core.payloads import decode_json_text
 from core.status import RunStatus
 
 INTERNAL_FAILURE = {"code": "InternalError",
@@ -59,12 +59,7 @@ def run_from_instance(instance: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _request_of(raw: Any) -> dict[str, Any]:
-    # Inputs started through the SDK client arrive as JSON text (durable-functions.md §1.7).
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            return {}
+    raw = decode_json_text(raw)  # inputs started through the SDK client arrive as JSON text (§1.7)
     if isinstance(raw, dict):
         request = raw.get("request", raw)
         return request if isinstance(request, dict) else {}

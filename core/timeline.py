@@ -13,6 +13,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from core.payloads import decode_json_text as decode
+
 CANCEL_EVENT = "cancel"
 
 
@@ -137,19 +139,6 @@ def _ended(record: Any) -> dict[str, Any]:
 
 
 _TASKS = {"submit_run": _submitted, "poll_run": _polled, "cancel_run": _cancel_sent, "read_outputs": _outputs}
-
-
-def decode(value: Any) -> Any:
-    """A history payload as data: the event log keeps inputs and results as JSON text, sometimes twice over
-    (an input sent through the SDK client is JSON text inside JSON, durable-functions.md §1.7)."""
-    for _ in range(3):
-        if not isinstance(value, str):
-            return value
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return value
-    return value
 
 
 def _text(value: Any, limit: int = 200) -> str:

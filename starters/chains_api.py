@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from typing import Any
@@ -14,6 +13,7 @@ import azure.functions as func
 from core.chains import ChainRequest, parse_chain_request, valid_chain_id
 from core.errors import ValidationError
 from core.job_types import registered_job_types
+from core.payloads import decode_json_text
 from orchestrators.chain import CANCEL_EVENT, CHAIN_ORCHESTRATOR, new_chain_record
 from platforms.registry import connections
 from starters.responses import (
@@ -40,12 +40,7 @@ async def _chain_instance(client: df.DurableOrchestrationClient, chain_id: str) 
 
 
 def _input_of(instance: dict[str, Any]) -> dict[str, Any]:
-    raw = instance.get("input")
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            return {}
+    raw = decode_json_text(instance.get("input"))
     return raw if isinstance(raw, dict) else {}
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ import azure.durable_functions as df
 
 from core.errors import ValidationError
 from core.job_types import job_type_for_orchestrator, registered_job_types
+from core.payloads import decode_json_text
 from core.run_record import run_from_instance
 from core.run_request import RUN_ID, RunRequest, parse_run_request
 from core.status import TERMINAL, ErrorCode, RunStatus
@@ -90,12 +90,7 @@ async def find_run(client: df.DurableOrchestrationClient, run_id: str, **flags: 
 
 def stored_request(instance: dict[str, Any]) -> dict[str, Any] | None:
     """The run request an instance was started with (its input's `request`)."""
-    raw = instance.get("input")
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            return None
+    raw = decode_json_text(instance.get("input"))
     return raw.get("request") if isinstance(raw, dict) else None
 
 
