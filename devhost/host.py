@@ -76,6 +76,7 @@ class DevHost:
         self._held = threading.Event()
         self._inflight: set[int] = set()
         self._busy = 0
+        self._changes = 0  # episodes started + activities finished: lets _idle see that it raced them
         self._dispatcher: threading.Thread | None = None
         self.episodes = 0
         self.crash_points = CrashPoints(armed_points())
@@ -245,10 +246,18 @@ class DevHost:
             self._notify()
 
     def _idle(self) -> bool:
-        """Nothing can run now; with a virtual clock, also no timer that time may still jump to."""
+        """Nothing can run now; with a virtual clock, also no timer that time may still jump to.
+
+        The checks read state other threads change, so they count only if no episode started and no
+        activity finished meanwhile (`_changes`): else a message taken by an episode between the two reads
+        looks like no message at all.
+        """
+        changes = self._changes
         if self._inflight or self._busy or self.triggers.busy():
             return False
         due = self._next_due()
+        if self._inflight or self._busy or self.triggers.busy() or self._changes != changes:
+            return False
         if due is None:
             return True
         horizon = self.clock.now()
@@ -284,6 +293,7 @@ class DevHost:
             if self._stopping.is_set():
                 break
             self._busy += 1
+            self._changes += 1
             try:
                 self._run_episode(instance_id)
             except Exception as exc:
@@ -432,6 +442,7 @@ class DevHost:
                 self.store.finish_work(item, outcome, self.clock.now())
         finally:
             with self._wake:
+                self._changes += 1
                 self._inflight.discard(item.id)
                 self._wake.notify_all()
 
