@@ -92,6 +92,7 @@ def read_outputs(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _failure(exc: PlatformError) -> dict[str, Any]:
-    """A failed call as data: transient ones carry the platform's Retry-After for the orchestrator's wait."""
-    return {"ok": False, "transient": exc.transient, "retryAfter": exc.retry_after,
-            "error": _error(_platform_code(exc), str(exc))}
+    """A failed call as data: transient and busy ones carry the platform's Retry-After for the orchestrator's
+    wait (busy: the platform must finish other work first, and the run asked to wait for it)."""
+    return {"ok": False, "transient": exc.transient, "busy": exc.kind == ErrorKind.BUSY,
+            "retryAfter": exc.retry_after, "error": _error(_platform_code(exc), str(exc))}

@@ -121,6 +121,11 @@ class PollState:
         """The state right after submit: the start deadline is fixed now, the run deadline later."""
         return cls(start_deadline=_iso(_utc(submitted_at) + start_timeout), run_timeout=timeout.total_seconds())
 
+    def starts_in_time(self, now: datetime, seconds: float) -> bool:
+        """Whether a wait of `seconds` from `now` still ends before the start deadline (a submit that waits
+        for the platform counts as queueing)."""
+        return _utc(now) + timedelta(seconds=seconds) <= _parse(self.start_deadline)
+
     @property
     def started_at(self) -> str | None:
         """ISO time of the first Running seen (or the start deadline, if that came first), if any."""

@@ -22,7 +22,8 @@ def timeline_from_events(events: Iterable[Mapping[str, Any]]) -> list[dict[str, 
     """The timeline points of one execution's history events, oldest first.
 
     Each point is `{"kind", "time", "label"}` plus, where known, `status` (a run status) and `remoteStatus`.
-    Kinds: started, remote_started, continued, submitted, submit_retry, submit_failed, poll, poll_error,
+    Kinds: started, remote_started, continued, submitted, submit_retry, submit_wait, submit_failed, poll,
+    poll_error,
     cancel_requested, cancel_sent, cancel_failed, outputs, ended, failed. An execution begun by
     continue-as-new starts with the earlier executions' moments the poll loop carried over (submit, each
     status change, cancel, each continue-as-new), so the timeline covers the whole run.
@@ -31,7 +32,7 @@ def timeline_from_events(events: Iterable[Mapping[str, Any]]) -> list[dict[str, 
     for event in events:
         if event.get("type") == "ExecutionStarted":
             data = decode(event.get("input"))
-            if isinstance(data, dict) and data.get("poll") is not None:
+            if isinstance(data, dict) and (data.get("poll") is not None or data.get("waiting")):
                 points.extend(_carried_over(data, event.get("time")))
                 continue
         point = _point(event)
@@ -66,6 +67,8 @@ def _moment(moment: dict[str, Any], run: dict[str, Any]) -> dict[str, Any] | Non
         point = {"kind": "poll", "label": f"{status} ({remote})" if remote else str(status)}
     elif event == "cancel_requested":
         point = {"kind": "cancel_requested", "label": "cancel requested"}
+    elif event == "waiting":
+        point = {"kind": "submit_wait", "label": "waiting for the platform before submitting"}
     elif event == "continued_as_new":
         point = _continued(moment)
     else:
@@ -101,6 +104,8 @@ def _submitted(result: dict[str, Any]) -> dict[str, Any]:
         return {"kind": "submitted", "label": f"submitted {result.get('remoteRunId') or ''}".strip(),
                 "remoteStatus": result.get("remoteStatus")}
     error = result.get("error") if isinstance(result.get("error"), dict) else {}
+    if result.get("busy"):
+        return {"kind": "submit_wait", "label": f"platform busy, waiting: {_text(error.get('message'))}"}
     kind = "submit_retry" if result.get("transient") else "submit_failed"
     verb = "submit failed, will retry" if result.get("transient") else "submit failed"
     return {"kind": kind, "label": f"{verb}: {_text(error.get('message'))}"}

@@ -286,7 +286,7 @@
 
   const MARKS = {
     started: "mark", continued: "mark", submitted: "mark", outputs: "mark",
-    submit_retry: "warn", poll_error: "warn", cancel_failed: "warn", cancel_requested: "warn", cancel_sent: "warn",
+    submit_retry: "warn", submit_wait: "warn", poll_error: "warn", cancel_failed: "warn", cancel_requested: "warn", cancel_sent: "warn",
     submit_failed: "bad", failed: "bad",
   };
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from datetime import timedelta
 from typing import Any
 
@@ -74,17 +74,30 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
         context.set_custom_status(run)
         if (yield from _wait_or_cancel(context, cancel_event, 0)):
             return _end(context, run, RunStatus.CANCELLED, ErrorCode.CANCELLED, "Cancelled before it was submitted.")
-        payload = {"request": request, "createdAt": run["createdAt"]}
-        submitted = yield from _call_retrying(context, "submit_run", payload)
+        # the start deadline is fixed at the first submit: waiting for the platform counts as queueing
+        waiting = data.get("waiting")  # an execution that goes on waiting for a busy platform
+        state = PollState.from_dict(waiting["poll"]) if waiting else PollState.start(
+            context.current_utc_datetime, parse_duration(request["startTimeout"]), parse_duration(request["timeout"]))
+        submitted = yield from _submit(context, policy, state, cancel_event, request, run,
+                                       float(waiting["wait"]) if waiting else None, note)
+        if submitted is None:
+            return _end(context, run, RunStatus.CANCELLED, ErrorCode.CANCELLED, "Cancelled before it was submitted.")
+        if "continueWaiting" in submitted:
+            note("continued_as_new")
+            context.continue_as_new({"request": request, "run": run, "moments": moments,
+                                     "waiting": {"poll": state.to_dict(), "wait": submitted["continueWaiting"]}})
+            return run
         if not submitted["ok"]:
             error = submitted["error"]
+            if submitted.get("busy"):
+                return _end(context, run, RunStatus.FAILED, ErrorCode.TIMEOUT,
+                            f"{error['message']} The run waited for it until its startTimeout "
+                            f"({request['startTimeout']}); nothing was submitted.")
             code = ErrorCode.SUBMIT_FAILED.value if submitted.get("transient") else error["code"]
             return _end(context, run, RunStatus.FAILED, code, error["message"])
         run.update(remoteRunId=submitted["remoteRunId"], monitorUrl=submitted["monitorUrl"],
                    remoteStatus=submitted.get("remoteStatus"), outputs=dict(submitted.get("outputs") or {}))
         note("submitted")
-        state = PollState.start(context.current_utc_datetime, parse_duration(request["startTimeout"]),
-                                parse_duration(request["timeout"]))
         decision: Decision | None = None  # poll at once: a job that already ended never waits
     else:
         state = PollState.from_dict(data["poll"])
@@ -158,6 +171,35 @@ def _finish(context: df.DurableOrchestrationContext, request: dict[str, Any], ru
 
 # Codes of runs that were stopped (on request, at a deadline, or on the platform) rather than failing.
 _STOPPED = frozenset({ErrorCode.CANCELLED, ErrorCode.TIMEOUT, ErrorCode.UNKNOWN_STATUS_BUDGET_EXHAUSTED})
+
+
+def _submit(context: df.DurableOrchestrationContext, policy: PollPolicy, state: PollState, cancel_event: Any,
+            request: dict[str, Any], run: dict[str, Any], carried_wait: float | None,
+            note: Callable[[str], None]) -> Generator[Any, Any, dict[str, Any] | None]:
+    """The submit activity's result; None when a cancel came while the platform was busy.
+
+    A "busy" answer (the platform must finish other work first, and the run asked to wait: an agent
+    thread with another run on it) is asked again after the policy's intervals, growing from
+    first_interval to max_interval, never before its Retry-After, each wait raced against the cancel
+    event, until the start deadline. Each attempt reconciles first, so waiting never makes a second job.
+    After polls_per_execution busy answers the result is `{"continueWaiting": next wait}`, so a long
+    wait keeps the history short as polling does; `carried_wait` is that wait, in the next execution.
+    """
+    payload = {"request": request, "createdAt": run["createdAt"]}
+    seconds = carried_wait  # None: submit at once
+    for attempt in range(policy.polls_per_execution):
+        if seconds is not None and (yield from _wait_or_cancel(context, cancel_event, seconds)):
+            return None
+        submitted = yield from _call_retrying(context, "submit_run", payload)
+        if submitted.get("ok") or not submitted.get("busy"):
+            return submitted
+        wait = policy.first_interval if seconds is None else min(seconds * policy.growth, policy.max_interval)
+        seconds = max(wait, float(submitted.get("retryAfter") or 0))
+        if not state.starts_in_time(context.current_utc_datetime, seconds):
+            return submitted
+        if attempt == 0 and carried_wait is None:
+            note("waiting")
+    return {"continueWaiting": seconds}
 
 
 def _call_retrying(context: df.DurableOrchestrationContext, activity: str,

@@ -34,6 +34,7 @@ class ErrorKind(str, Enum):
     NOT_FOUND = "NotFound"  # the thing named does not exist
     AUTH = "Auth"  # 401/403: credentials or permissions; not fixed by retrying
     PERMANENT = "Permanent"  # the platform refused the request for good (400, 409, ...)
+    BUSY = "Busy"  # other work on the platform must end first; nothing was made; the caller chose to wait
 
 
 class PlatformError(Exception):

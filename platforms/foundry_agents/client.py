@@ -51,6 +51,7 @@ from .wire import (
     TERMINAL_STATUSES,
     THREAD_ID,
     USER_MESSAGE,
+    WHEN_THREAD_BUSY,
     AgentRun,
     answer_text,
     ended_at,
@@ -163,12 +164,12 @@ class FoundryAgentsClient:
     def submit(self, request: RunRequest, run_id: str) -> Submitted:
         """Post the message and start the run in one call, or find the run this run id already started.
 
-        On a given thread an active run (§4) refuses the submit for good (client 4: "or fail"): a message
-        must not land in the middle of someone else's run.
+        On a given thread someone else's active run (§4) refuses the submit (client 4): a message must not
+        land in the middle of another run. With `when_thread_busy=wait` the refusal is ErrorKind.BUSY (try
+        again later; the orchestrator waits), otherwise it is for good.
         """
         run = read_run(request)
-        thread_id = run.thread_id
-        found, thread_id = self._find_own(run_id, thread_id)
+        found, thread_id = self._find_own(run_id, run)
         if found is not None:
             return self._submitted(found)
         last: PlatformError | None = None
@@ -177,14 +178,14 @@ class FoundryAgentsClient:
                 return self._submitted(self._post_run(request.job, run, run_id, thread_id))
             except PlatformError as exc:
                 if exc.http_status == 400 and thread_id and is_active_run_refusal(exc.message):
-                    found, _ = self._find_own(run_id, thread_id)  # our own earlier POST may hold the thread
+                    found, _ = self._find_own(run_id, run)  # our own earlier POST may hold the thread
                     if found is not None:
                         return self._submitted(found)
-                    raise self._busy(thread_id, None) from None
+                    raise self._busy(thread_id, None, run.wait_for_thread) from None
                 if not exc.transient or exc.kind == ErrorKind.THROTTLED:
                     raise  # refused for good, or throttled: nothing was made either way
                 last = exc
-                found, thread_id = self._find_own(run_id, run.thread_id)
+                found, thread_id = self._find_own(run_id, run)
                 if found is not None:
                     log.info("run POST for %s failed (%s) but the run exists: using it", run_id, exc.code)
                     return self._submitted(found)
@@ -274,12 +275,13 @@ class FoundryAgentsClient:
         return JobsPage([self._job_info(agent) for agent in data], after if body.get("has_more") else None)
 
     # ---- helpers -----------------------------------------------------------------------------
-    def _find_own(self, run_id: str, thread_id: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    def _find_own(self, run_id: str, run: AgentRun) -> tuple[dict[str, Any] | None, str | None]:
         """(the run this run id started, or None; the thread to post to).
 
         With a thread (given, or found with our tag but no run) the thread's runs are searched; otherwise
         the newest threads of the project. A given thread with someone else's active run refuses here.
         """
+        thread_id = run.thread_id
         if thread_id is None:
             thread_id = self._find_own_thread(run_id)
             if thread_id is None:
@@ -289,7 +291,7 @@ class FoundryAgentsClient:
         if own is not None:
             return own, thread_id
         if runs and runs[0].get("status") in ACTIVE_STATUSES:
-            raise self._busy(thread_id, runs[0])
+            raise self._busy(thread_id, runs[0], run.wait_for_thread)
         return None, thread_id
 
     def _find_own_thread(self, run_id: str) -> str | None:
@@ -300,10 +302,14 @@ class FoundryAgentsClient:
         path, operation, body = _run_post(agent_id, run, run_id, thread_id)
         return self._call("POST", path, operation, json=body)
 
-    def _busy(self, thread_id: str, active: Mapping[str, Any] | None) -> PlatformError:
+    def _busy(self, thread_id: str, active: Mapping[str, Any] | None, wait: bool) -> PlatformError:
         which = f" {active.get('id')} ({active.get('status')})" if active else ""
         message = (f"Thread {thread_id} has an active run{which}; runbridge does not add a message to a thread "
-                   "while a run is active. Start this run again once that run has ended, or cancel it.")
+                   "while a run is active.")
+        if wait:  # when_thread_busy=wait: the orchestrator asks again later
+            return PlatformError(ErrorKind.BUSY, message, code="ThreadBusy", http_status=400, operation="createRun")
+        message += (" Start this run again once that run has ended, or cancel it, or set when_thread_busy=wait "
+                    "to wait for it.")
         return PlatformError(ErrorKind.PERMANENT, message, code="ThreadBusy", http_status=400, operation="createRun")
 
     def _submitted(self, run: Mapping[str, Any]) -> Submitted:
@@ -335,6 +341,7 @@ class FoundryAgentsClient:
             JobParameter(THREAD_ID, Direction.INPUT_OUTPUT.value, "string", False),
             JobParameter(RESPONSE, Direction.OUTPUT.value, "string"),
             JobParameter(STRIP_ANNOTATIONS, Direction.INPUT.value, "boolean", False, "false"),
+            JobParameter(WHEN_THREAD_BUSY, Direction.INPUT.value, "string", False, "fail"),
         ]
         properties = {"model": str(agent["model"])} if agent.get("model") else {}
         return JobInfo(agent_id, agent.get("name"), agent.get("description"), parameters, self.monitor_url(),

@@ -13,6 +13,9 @@ Decisions the reference and the seed leave open:
   the run starts a new thread.
 - `strip_annotations` (Input, `true`/`false`, default false) is the option of issue item 4: when true,
   the annotation markers (`【4:0†source】`) are cut out of the response text (client 7).
+- `when_thread_busy` (Input, `fail`/`wait`, default fail) is the option of issue item 2 for a given thread
+  that has someone else's active run (§4, client 4): fail at once, or wait (on durable timers, within the
+  run's startTimeout) until that run has ended. runbridge never cancels a run it did not start.
 """
 
 from __future__ import annotations
@@ -32,12 +35,15 @@ USER_MESSAGE = "user_message"
 THREAD_ID = "thread_id"
 RESPONSE = "response"
 STRIP_ANNOTATIONS = "strip_annotations"
+WHEN_THREAD_BUSY = "when_thread_busy"
+BUSY_CHOICES = ("fail", "wait")
 # Each parameter a run may carry, and the directions that make sense for it.
 PARAMETERS: Mapping[str, frozenset[Direction]] = {
     USER_MESSAGE: frozenset({Direction.INPUT}),
     THREAD_ID: frozenset(Direction),  # Input: continue it; Output: report the new one; InputOutput: both
     RESPONSE: frozenset({Direction.OUTPUT}),
     STRIP_ANNOTATIONS: frozenset({Direction.INPUT}),
+    WHEN_THREAD_BUSY: frozenset({Direction.INPUT}),
 }
 # §2: ids are a prefix and (observed) 24 alphanumerics; any length is accepted, nothing that could leave
 # the URL path segment it goes into.
@@ -55,11 +61,12 @@ TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "expired", "i
 
 @dataclass(frozen=True)
 class AgentRun:
-    """What one run asks of the agent: the message, the thread to continue (None: a new one), an option."""
+    """What one run asks of the agent: the message, the thread to continue (None: a new one), options."""
 
     message: str
     thread_id: str | None = None
     strip_annotations: bool = False
+    wait_for_thread: bool = False  # when_thread_busy=wait
 
 
 def read_run(request: RunRequest) -> AgentRun:
@@ -90,14 +97,24 @@ def read_run(request: RunRequest) -> AgentRun:
             if not THREAD_ID_PATTERN.fullmatch(value):
                 raise ValidationError(f"parameters[{index}].value", "must be a thread id such as thread_abc123")
             thread_id = value
-    strip = False
-    if STRIP_ANNOTATIONS in found:
-        index, _, value = found[STRIP_ANNOTATIONS]
-        if value is not None:
-            if value.strip().casefold() not in _BOOLEAN:
-                raise ValidationError(f"parameters[{index}].value", "must be true or false")
-            strip = _BOOLEAN[value.strip().casefold()]
-    return AgentRun(message, thread_id, strip)
+    strip = _option(found, STRIP_ANNOTATIONS, _BOOLEAN, "true or false", False)
+    wait = _option(found, WHEN_THREAD_BUSY, {c: c == "wait" for c in BUSY_CHOICES}, " or ".join(BUSY_CHOICES),
+                   False)
+    return AgentRun(message, thread_id, strip, wait)
+
+
+def _option(found: Mapping[str, tuple[int, Direction, str | None]], name: str, choices: Mapping[str, bool],
+            expected: str, default: bool) -> bool:
+    """The value of an optional Input chosen from `choices` (case-insensitive; unset or empty: default)."""
+    if name not in found:
+        return default
+    index, _, value = found[name]
+    if value is None or not value.strip():
+        return default
+    key = value.strip().casefold()
+    if key not in choices:
+        raise ValidationError(f"parameters[{index}].value", f"must be {expected}")
+    return choices[key]
 
 
 def thread_index(request: RunRequest) -> int | None:

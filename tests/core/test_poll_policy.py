@@ -155,6 +155,13 @@ def test_the_start_deadline_cancels_a_job_that_never_runs():
     assert (finish.status, finish.error_code) == (RunStatus.FAILED, ErrorCode.TIMEOUT)
 
 
+def test_a_wait_before_submit_fits_only_if_it_ends_by_the_start_deadline():
+    state = fresh(timedelta(minutes=10))
+    assert state.starts_in_time(T0, 600) and not state.starts_in_time(T0, 600.5)
+    naive = (T0 + timedelta(minutes=9)).replace(tzinfo=None)  # Durable's current_utc_datetime may be naive
+    assert state.starts_in_time(naive, 60) and not state.starts_in_time(naive, 61)
+
+
 def test_the_run_deadline_counts_from_the_first_running_and_survives_continue_as_new():
     state = fresh(timedelta(hours=1), timedelta(hours=1))
     steps = drive([STARTING] * 40, state=state)

@@ -94,3 +94,19 @@ def test_moments_carried_across_continue_as_new_give_the_whole_run():
         ("continued", "t9"), ("poll", "t10")]
     assert points[1]["label"] == "submitted runbridge-r1" and points[2]["label"] == "Running (Running)"
     assert points[5]["label"] == "continued as new after 60 polls"
+
+
+def test_a_run_waiting_for_a_busy_platform_shows_its_waits_before_the_submit_even_across_continue_as_new():
+    busy = {"ok": False, "transient": False, "busy": True,
+            "error": {"code": "PlatformRejected", "message": "Thread thread_1 has an active run"}}
+    first = timeline_from_events([_task("submit_run", busy, "t1")])
+    assert first == [{"time": "t1", "kind": "submit_wait",
+                      "label": "platform busy, waiting: Thread thread_1 has an active run"}]
+    run = {"createdAt": "t0", "status": "Starting", "polls": 0}
+    moments = [{"time": "t1", "event": "waiting", "status": "Starting", "polls": 0},
+               {"time": "t5", "event": "continued_as_new", "status": "Starting", "polls": 0}]
+    started = {"type": "ExecutionStarted", "time": "t5",
+               "input": json.dumps({**REQUEST, "run": run, "moments": moments, "waiting": {"poll": {}, "wait": 5}})}
+    points = timeline_from_events([started, _task("submit_run", busy, "t6"),
+                                   _task("submit_run", {"ok": True, "remoteRunId": "thread_1/run_2"}, "t7")])
+    assert [p["kind"] for p in points] == ["started", "submit_wait", "continued", "submit_wait", "submitted"]

@@ -121,6 +121,66 @@ def test_a_busy_thread_fails_the_run_with_a_clear_error(stack):
     assert stack.wait_run("busy-1", timeout=60)["status"] == "Success"
 
 
+def busy_thread(stack, run_id: str) -> str:
+    """Start a ten-minute agent run, hold time one minute in, and return its (busy) thread."""
+    stack.pause_at(timedelta(minutes=1))
+    stack.post_run(agent_request(run_id, "think", agent=SLOW_AGENT))
+    stack.host.wait_idle()
+    return stack.get_run(run_id)["outputs"]["thread_id"]
+
+
+def waiting_request(run_id: str, thread_id: str, **fields: Any) -> dict[str, Any]:
+    body = agent_request(run_id, "after you", thread_id=thread_id)
+    body["parameters"].append({"name": "when_thread_busy", "value": "wait", "direction": "Input"})
+    return {**body, **fields}
+
+
+def test_with_when_thread_busy_wait_a_run_waits_for_the_threads_run_then_continues_the_thread(stack):
+    thread_id = busy_thread(stack, "wait-1")
+    stack.post_run(waiting_request("wait-2", thread_id))
+    stack.host.wait_idle()
+    waiting = stack.get_run("wait-2")
+    assert waiting["status"] == "Starting" and waiting["remoteRunId"] is None
+    assert stack.sim_stats("foundry_agents")["runsCreated"] == 1
+    stack.resume()
+    first, second = stack.wait_run("wait-1", timeout=60), stack.wait_run("wait-2", timeout=60)
+    assert first["status"] == second["status"] == "Success"
+    assert second["remoteRunId"].startswith(thread_id + "/")
+    assert values(second)["response"] == "You said: after you (message 2 in this thread)"
+    # it started once the first had ended: polled at most 5 s apart, so within seconds of it
+    assert 0 <= seconds(first["endedAt"], second["startedAt"]) < 15
+    assert stack.sim_stats("foundry_agents")["runsCreated"] == 2
+    timeline = requests.get(f"{stack.api}/runs/wait-2/history", timeout=10).json()["timeline"]
+    kinds = [point["kind"] for point in timeline]
+    assert "submit_wait" in kinds and kinds.index("submit_wait") < kinds.index("submitted")
+    assert "continued" in kinds[:kinds.index("submitted")]  # nine minutes of waiting kept the history short
+
+
+def test_a_run_waiting_for_a_busy_thread_is_cancelled_without_submitting(stack):
+    thread_id = busy_thread(stack, "wait-3")
+    stack.post_run(waiting_request("wait-4", thread_id))
+    stack.host.wait_idle()
+    assert requests.post(f"{stack.api}/runs/wait-4/cancel", timeout=10).status_code == 202
+    stack.host.wait_idle()
+    run = stack.get_run("wait-4")
+    assert run["status"] == "Cancelled" and run["remoteRunId"] is None
+    assert stack.sim_stats("foundry_agents")["runsCreated"] == 1
+    stack.resume()
+    assert stack.wait_run("wait-3", timeout=60)["status"] == "Success"  # the thread's own run goes on
+
+
+def test_a_run_still_waiting_for_its_thread_at_start_timeout_fails_with_timeout_and_submits_nothing(stack):
+    thread_id = busy_thread(stack, "wait-5")
+    stack.resume()
+    stack.post_run(waiting_request("wait-6", thread_id, startTimeout="PT2M"))
+    run = stack.wait_run("wait-6", timeout=60)
+    assert run["status"] == "Failed" and run["error"]["code"] == "Timeout" and run["remoteRunId"] is None
+    assert "active run" in run["error"]["message"] and "PT2M" in run["error"]["message"]
+    assert 100 <= seconds(run["createdAt"], run["endedAt"]) <= 120
+    assert stack.sim_stats("foundry_agents")["runsCreated"] == 1
+    assert stack.wait_run("wait-5", timeout=60)["status"] == "Success"
+
+
 def test_a_request_without_user_message_or_for_an_unknown_agent_is_a_400(stack):
     missing = stack.post_run(agent_request("bad-1", message=None))
     assert missing.status_code == 400

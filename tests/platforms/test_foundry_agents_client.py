@@ -174,8 +174,26 @@ def test_a_thread_with_an_active_run_refuses_the_submit_for_good_and_adds_nothin
         sim.client.submit(agent_request("interrupt", thread=thread_id, run_id="run-2"), "run-2")
     assert caught.value.kind is ErrorKind.PERMANENT and caught.value.code == "ThreadBusy"
     assert thread_id in caught.value.message and "active run" in caught.value.message
+    assert "when_thread_busy=wait" in caught.value.message  # says how to wait instead
     assert sim.stats()["runsCreated"] == 1 and "createRun" not in sim.stats()["requestsByOperation"]
     assert [m["role"] for m in sim.messages(thread_id)] == ["user"]
+
+
+def test_with_when_thread_busy_wait_a_busy_thread_is_busy_not_refused_and_frees_up_later(sim):
+    slow = sim.client.submit(agent_request("think", agent=SLOW_AGENT), "run-slow")
+    thread_id = slow.outputs["thread_id"]
+    sim.clock.advance(30)
+    waiting = agent_request("later", thread=thread_id, run_id="run-2",
+                            extra=(Parameter("when_thread_busy", Direction.INPUT, "Wait"),))
+    with pytest.raises(PlatformError) as caught:
+        sim.client.submit(waiting, "run-2")
+    assert caught.value.kind is ErrorKind.BUSY and caught.value.code == "ThreadBusy"
+    assert not caught.value.transient and "active run" in caught.value.message
+    assert sim.stats()["runsCreated"] == 1 and [m["role"] for m in sim.messages(thread_id)] == ["user"]
+    run_to_end(sim, slow.remote_run_id)
+    second = sim.client.submit(waiting, "run-2")
+    assert second.outputs == {"thread_id": thread_id} and sim.stats()["runsCreated"] == 2
+    assert sim.client.submit(waiting, "run-2") == second  # asked again after the wait: the same run
 
 
 def test_an_unknown_thread_is_not_found(sim):
@@ -354,6 +372,8 @@ def test_check_request_accepts_a_good_request_and_names_the_wrong_field(sim):
         (agent_request(thread="thread_doesnotexist0000000000"), "parameters[1].value"),
         (agent_request(thread="../assistants"), "parameters[1].value"),
         (agent_request(extra=(Parameter("strip_annotations", Direction.INPUT, "maybe"),)), "parameters[3].value"),
+        (agent_request(extra=(Parameter("when_thread_busy", Direction.INPUT, "cancel"),)), "parameters[3].value"),
+        (agent_request(extra=(Parameter("when_thread_busy", Direction.OUTPUT),)), "parameters[3].direction"),
         (RunRequest("foundry_agent", "foundry-sim", ECHO_AGENT,
                     (Parameter("user_message", Direction.OUTPUT),), "r"), "parameters[0].direction"),
     ]
