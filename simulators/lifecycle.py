@@ -8,8 +8,10 @@ processes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -53,3 +55,41 @@ class Timeline:
         """The moment a job created at `created` enters `status` (None if it never does)."""
         offset = self.offset(status)
         return None if offset is None else created + timedelta(seconds=offset)
+
+
+@dataclass(frozen=True)
+class StatusPin:
+    """A status a test pinned on a simulated job: reported instead of its lifecycle until `until` (None: until
+    unpinned). Any string: platform status enums are open, so a client must survive values it does not know."""
+
+    status: str
+    until: datetime | None = None
+
+    @classmethod
+    def from_body(cls, body: Any, now: datetime) -> StatusPin | None:
+        """The pin a `/_sim/.../status` body `{"status": "...", "seconds": 60}` asks for; None unpins.
+
+        ValueError (a 400 from the simulator) when the body is not of that shape.
+        """
+        body = body if isinstance(body, Mapping) else {}
+        status, seconds = body.get("status"), body.get("seconds")
+        if status is not None and not isinstance(status, str):
+            raise ValueError("status must be a string or null")
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+                                    or seconds <= 0):
+            raise ValueError("seconds must be a positive number")
+        return cls.lasting(status, seconds, now)
+
+    @classmethod
+    def lasting(cls, status: str | None, seconds: float | None, now: datetime) -> StatusPin | None:
+        """`status` for `seconds` from `now` (None: until unpinned); no status: no pin."""
+        if status is None:
+            return None
+        return cls(status, None if seconds is None else now + timedelta(seconds=seconds))
+
+
+def pinned_or(pin: StatusPin | None, now: datetime, lifecycle: str) -> str:
+    """The status a job reports at `now`: its pin while that holds, else its lifecycle status."""
+    if pin is not None and (pin.until is None or now < pin.until):
+        return pin.status
+    return lifecycle

@@ -69,6 +69,7 @@ from simulators.abacus.wire import (
     PERMISSION_DENIED,
     REQUEST_ID_HEADER,
 )
+from simulators.lifecycle import StatusPin
 from simulators.routing import UNMATCHED, Request, Response, Route
 from simulators.server import Platform, sim_error
 
@@ -266,9 +267,7 @@ class AbacusPlatform(Platform):
         """Make describePipelineVersion report `status` (any string: an unknown terminal value, say) for
         `seconds` (None: until unpinned); None unpins. KeyError for an unknown version."""
         version = self.versions[version_id]
-        now = self.clock.now()
-        until = None if seconds is None else now + timedelta(seconds=seconds)
-        version.override = None if status is None else (status, until)
+        version.pin = StatusPin.lasting(status, seconds, self.clock.now())
         return version
 
     def script_answers(self, *answers: Answer) -> None:
@@ -653,7 +652,7 @@ class AbacusPlatform(Platform):
         keep = {s.name: s for s in version.step_versions if s.name not in names}
         start = now + timedelta(seconds=version.pipeline.pending_seconds)
         version.step_versions = plan_steps(steps, now, start, self.skipped_status, lambda: next(reused), keep)
-        version.run_start, version.reset_at, version.override = start, now, None
+        version.run_start, version.reset_at, version.pin = start, now, None
         self.resets += 1
         return wire.ok(resources.pipeline_version(version, now))
 
@@ -670,17 +669,13 @@ class AbacusPlatform(Platform):
 
     def _sim_pin(self, request: Request) -> Response:
         """`POST /_sim/versions/{id}/status` `{"status": "CANCELLED", "seconds": 60}`; null status unpins."""
-        body = request.body if isinstance(request.body, dict) else {}
-        status, seconds = body.get("status"), body.get("seconds")
-        if status is not None and not isinstance(status, str):
-            raise ValueError("status must be a string or null")
-        if seconds is not None and (not isinstance(seconds, (int, float)) or seconds <= 0):
-            raise ValueError("seconds must be a positive number")
-        try:
-            version = self.pin_status(request.params["version"], status, seconds)
-        except KeyError:
+        now = self.clock.now()
+        pin = StatusPin.from_body(request.body, now)
+        version = self.versions.get(request.params["version"])
+        if version is None:
             return sim_error(404, f"No pipeline version {request.params['version']}.")
-        return Response(200, {"pipelineVersion": version.version_id, "status": version.status(self.clock.now())})
+        version.pin = pin
+        return Response(200, {"pipelineVersion": version.version_id, "status": version.status(now)})
 
     def _sim_answers(self, request: Request) -> Response:
         return Response(200, {"pending": [answer.to_json(left) for answer, left in self.answers]})

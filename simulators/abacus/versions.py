@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from simulators.abacus.catalog import Output, StepSpec
-from simulators.lifecycle import Timeline
+from simulators.lifecycle import StatusPin, Timeline, pinned_or
 
 PENDING = "PENDING"
 RUNNING = "RUNNING"
@@ -140,7 +140,7 @@ class Version:
     skipped_status: str = DEFAULT_SKIPPED
     skipped_at: datetime | None = None
     reset_at: datetime | None = None
-    override: tuple[str, datetime | None] | None = None
+    pin: StatusPin | None = None
 
     def terminal_at(self) -> datetime:
         """When the last step ends (the version's completedAt once reached)."""
@@ -166,11 +166,7 @@ class Version:
 
     def status(self, now: datetime) -> str:
         """The status describePipelineVersion reports (a pinned status wins while it holds)."""
-        if self.override is not None:
-            status, until = self.override
-            if until is None or now < until:
-                return status
-        return self.lifecycle_status(now)
+        return pinned_or(self.pin, now, self.lifecycle_status(now))
 
     def is_active(self, now: datetime) -> bool:
         return self.status(now) in ACTIVE

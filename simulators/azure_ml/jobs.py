@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from simulators.azure_ml.catalog import Behaviour
+from simulators.lifecycle import StatusPin, pinned_or
 
 TERMINAL = frozenset({"Completed", "Failed", "Canceled"})
 """Statuses after which a job never changes by itself (the SDK also stops at NotResponding and
@@ -19,7 +20,7 @@ class Job:
 
     `properties` is what the PUT stored (normalised): what GET shows, minus the server-computed
     `status`, `services` and output uris; its immutable part judges a later PUT of the same name
-    (azureml-jobs.md §1.3). `seq` orders jobs by creation for listing. `override` pins a status
+    (azureml-jobs.md §1.3). `seq` orders jobs by creation for listing. `pin` pins a status
     (until a time, or for good) to inject NotResponding, Paused or Unknown (§2.5).
     """
 
@@ -32,7 +33,7 @@ class Job:
     modified_at: datetime | None = None
     cancel_requested_at: datetime | None = None
     canceled_at: datetime | None = None
-    override: tuple[str, datetime | None] | None = None
+    pin: StatusPin | None = None
 
     def lifecycle_status(self, now: datetime) -> str:
         """The status from the timeline and any cancel, ignoring a status override."""
@@ -41,12 +42,8 @@ class Job:
         return self.behaviour.timeline.status_at(now - self.created_at)
 
     def status(self, now: datetime) -> str:
-        """The status GET reports at `now` (an active override wins)."""
-        if self.override is not None:
-            status, until = self.override
-            if until is None or now < until:
-                return status
-        return self.lifecycle_status(now)
+        """The status GET reports at `now` (an active pin wins)."""
+        return pinned_or(self.pin, now, self.lifecycle_status(now))
 
     def request_cancel(self, now: datetime, delay: timedelta) -> bool:
         """Move an active job to CancelRequested, Canceled after `delay`; False if already terminal."""

@@ -30,6 +30,7 @@ from simulators.azure_ml.catalog import (
 from simulators.azure_ml.jobs import TERMINAL, Job
 from simulators.azure_ml.limits import READS, WRITES, TokenBucket
 from simulators.azure_ml.wire import arm_error, history_error_body, job_resource, output_uri, run_details
+from simulators.lifecycle import StatusPin
 from simulators.routing import Request, Response, Route
 from simulators.server import Platform, bearer_token, sim_error
 
@@ -506,15 +507,8 @@ class AzureMLPlatform(Platform):
         job = self.jobs.get(request.params["name"])
         if job is None:
             return sim_error(404, f"No job {request.params['name']}.")
-        body = request.body if isinstance(request.body, dict) else {}
-        status, seconds = body.get("status"), body.get("seconds")
-        if status is not None and not isinstance(status, str):
-            raise ValueError("status must be a string or null")
-        if seconds is not None and (not isinstance(seconds, (int, float)) or seconds <= 0):
-            raise ValueError("seconds must be a positive number")
         now = self.clock.now()
-        until = None if seconds is None else now + timedelta(seconds=seconds)
-        job.override = None if status is None else (status, until)
+        job.pin = StatusPin.from_body(request.body, now)
         return Response(200, {"name": job.name, "status": job.status(now)})
 
 
