@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -68,6 +68,20 @@ class PlatformError(Exception):
         where = f" ({self.operation})" if self.operation else ""
         status = f" HTTP {self.http_status}" if self.http_status else ""
         return f"{self.code}{status}{where}: {self.message}"
+
+
+T = TypeVar("T")
+
+
+def none_if_missing(call: Callable[[], T]) -> T | None:
+    """The call's answer, or None when the platform says the thing asked for does not exist (NOT_FOUND):
+    a missing template, agent or remote run is an answer for the caller, not an error."""
+    try:
+        return call()
+    except PlatformError as exc:
+        if exc.kind == ErrorKind.NOT_FOUND:
+            return None
+        raise
 
 
 @dataclass(frozen=True)

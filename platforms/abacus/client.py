@@ -53,7 +53,7 @@ from core.parameters import Direction, render_value
 from core.run_request import RunRequest
 from core.status import ErrorCode, RunStatus, is_terminal, map_status
 from platforms.base import JobInfo, JobParameter, JobsPage, RemoteState, Submitted
-from platforms.http import IN_ACTIVITY, ErrorKind, HttpClient, PlatformError
+from platforms.http import IN_ACTIVITY, ErrorKind, HttpClient, PlatformError, none_if_missing
 
 from .variables import Variable, build_mappings, declared_variables, effective_values, same_values
 from .wire import API_PREFIX, classify, error_parser, parse_time, read_result, redact
@@ -121,12 +121,9 @@ class AbacusClient:
 
     def pipeline(self, pipeline_id: str) -> dict[str, Any] | None:
         """The Pipeline (describePipeline), or None when the organisation has no such pipeline."""
-        try:
-            found = self.call("describePipeline", pipelineId=pipeline_id)
-        except PlatformError as exc:
-            if exc.kind == ErrorKind.NOT_FOUND:
-                return None
-            raise
+        found = none_if_missing(lambda: self.call("describePipeline", pipelineId=pipeline_id))
+        if found is None:
+            return None
         return found if isinstance(found, dict) else {}
 
     def _cached_pipeline(self, pipeline_id: str) -> dict[str, Any] | None:
@@ -195,11 +192,8 @@ class AbacusClient:
         self.call("listPipelines")
 
     def get_state(self, remote_run_id: str) -> RemoteState:
-        try:
-            version = self._version(remote_run_id)
-        except PlatformError as exc:
-            if exc.kind != ErrorKind.NOT_FOUND:
-                raise
+        version = none_if_missing(lambda: self._version(remote_run_id))
+        if version is None:
             return RemoteState.vanished(f"Pipeline version {remote_run_id}")
         remote = version.get("status")
         status = map_status(STATUS_TABLE, remote)

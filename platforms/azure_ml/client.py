@@ -17,7 +17,7 @@ from core.run_request import RunRequest
 from core.status import ErrorCode, RunStatus, map_status
 from platforms.auth import BearerToken, credential_for
 from platforms.base import JobInfo, JobParameter, JobsPage, RemoteState, Submitted
-from platforms.http import IN_ACTIVITY, ErrorKind, HttpClient, PlatformError, RetryPolicy
+from platforms.http import IN_ACTIVITY, ErrorKind, HttpClient, PlatformError, RetryPolicy, none_if_missing
 
 from .clone import RUN_ID_TAG, build_clone, job_name, literal_problem
 
@@ -68,13 +68,9 @@ class AzureMLClient:
 
     def get_job(self, name: str) -> dict[str, Any] | None:
         """The job resource, or None when the workspace has no job of that name."""
-        try:
-            return self.arm.request("GET", self._job_path(name), operation="Jobs_Get",
-                                    params={"api-version": API_VERSION}).json()
-        except PlatformError as exc:
-            if exc.kind == ErrorKind.NOT_FOUND:
-                return None
-            raise
+        found = none_if_missing(lambda: self.arm.request("GET", self._job_path(name), operation="Jobs_Get",
+                                                         params={"api-version": API_VERSION}))
+        return None if found is None else found.json()
 
     def template(self, name: str) -> dict[str, Any] | None:
         """The template job, cached briefly (the starter checks every request against it)."""

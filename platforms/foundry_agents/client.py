@@ -42,7 +42,14 @@ from core.run_request import RunRequest
 from core.status import ErrorCode, RunStatus, map_status
 from platforms.auth import BearerToken, credential_for
 from platforms.base import JobInfo, JobParameter, JobsPage, RemoteState, Submitted
-from platforms.http import IN_ACTIVITY, ErrorKind, HttpClient, PlatformError, default_error_parser
+from platforms.http import (
+    IN_ACTIVITY,
+    ErrorKind,
+    HttpClient,
+    PlatformError,
+    default_error_parser,
+    none_if_missing,
+)
 
 from .wire import (
     ACTIVE_STATUSES,
@@ -125,12 +132,7 @@ class FoundryAgentsClient:
 
     def get_agent(self, agent_id: str) -> dict[str, Any] | None:
         """The classic agent, or None when the project has no agent with that id."""
-        try:
-            return self._call("GET", f"/assistants/{quote(agent_id, safe='')}", "getAgent")
-        except PlatformError as exc:
-            if exc.kind == ErrorKind.NOT_FOUND:
-                return None
-            raise
+        return none_if_missing(lambda: self._call("GET", f"/assistants/{quote(agent_id, safe='')}", "getAgent"))
 
     def _get_run(self, thread_id: str, run_id: str) -> dict[str, Any]:
         return self._call("GET", f"/threads/{thread_id}/runs/{run_id}", "getRun")
@@ -204,11 +206,8 @@ class FoundryAgentsClient:
 
     def get_state(self, remote_run_id: str) -> RemoteState:
         thread_id, run_id = split_remote_run_id(remote_run_id)
-        try:
-            run = self._get_run(thread_id, run_id)
-        except PlatformError as exc:
-            if exc.kind != ErrorKind.NOT_FOUND:
-                raise
+        run = none_if_missing(lambda: self._get_run(thread_id, run_id))
+        if run is None:
             return RemoteState.vanished(f"Run {run_id} of thread {thread_id}")
         remote = run.get("status")
         status = map_status(STATUS_TABLE, remote)

@@ -17,6 +17,7 @@ from platforms.http import (
     PlatformError,
     RetryPolicy,
     backoff_seconds,
+    none_if_missing,
     parse_retry_after,
     retry_delay,
 )
@@ -168,3 +169,17 @@ def test_session_is_reused_between_calls(server):
     http.request("GET", "/a", operation="A")
     http.request("GET", "/b", operation="B")
     assert isinstance(http.session, requests.Session)
+
+
+def test_none_if_missing_turns_only_not_found_into_none():
+    assert none_if_missing(lambda: {"id": "x"}) == {"id": "x"}
+
+    def fails(kind: ErrorKind):
+        def call():
+            raise PlatformError(kind, "no")
+        return call
+
+    assert none_if_missing(fails(ErrorKind.NOT_FOUND)) is None
+    for kind in (ErrorKind.TRANSIENT, ErrorKind.AUTH, ErrorKind.PERMANENT):
+        with pytest.raises(PlatformError):
+            none_if_missing(fails(kind))
