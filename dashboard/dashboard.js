@@ -491,6 +491,10 @@
     if (type === "BOOLEAN") {
       return h("select", {}, ["", "true", "false"].map((v) => h("option", { value: v, selected: v === value.toLowerCase() }, v || "(unset)")));
     }
+    if (Array.isArray(parameter.choices)) {
+      const options = (parameter.required ? [] : [""]).concat(parameter.choices.map(String));
+      return h("select", {}, options.map((v) => h("option", { value: v, selected: v === value }, v || "(unset)")));
+    }
     if (type === "JSON" || type === "LIST" || parameter.name === "user_message") return h("textarea", { rows: 3 }, value);
     return h("input", { type: "text", value });
   }

@@ -7,7 +7,7 @@ imports and no settings reads: the connection is handed in, the waiting is the o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from core.run_request import RunRequest
@@ -50,6 +50,12 @@ class JobParameter:
     type: str = "string"
     required: bool = False
     default: str | None = None
+    choices: tuple[str, ...] | None = None  # the only values it takes, when it is a choice (a form shows a list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"name": self.name, "direction": self.direction, "type": self.type, "required": self.required,
+                "default": self.default}
+        return data if self.choices is None else {**data, "choices": list(self.choices)}
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,7 @@ class JobInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return {"job": self.job, "displayName": self.display_name, "description": self.description,
-                "parameters": [asdict(p) for p in self.parameters], "monitorUrl": self.monitor_url,
+                "parameters": [p.to_dict() for p in self.parameters], "monitorUrl": self.monitor_url,
                 "properties": dict(self.properties)}
 
 

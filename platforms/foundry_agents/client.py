@@ -53,6 +53,7 @@ from platforms.http import (
 
 from .wire import (
     ACTIVE_STATUSES,
+    BUSY_CHOICES,
     RESPONSE,
     STRIP_ANNOTATIONS,
     TERMINAL_STATUSES,
@@ -340,7 +341,7 @@ class FoundryAgentsClient:
             JobParameter(THREAD_ID, Direction.INPUT_OUTPUT.value, "string", False),
             JobParameter(RESPONSE, Direction.OUTPUT.value, "string"),
             JobParameter(STRIP_ANNOTATIONS, Direction.INPUT.value, "boolean", False, "false"),
-            JobParameter(WHEN_THREAD_BUSY, Direction.INPUT.value, "string", False, "fail"),
+            JobParameter(WHEN_THREAD_BUSY, Direction.INPUT.value, "string", False, BUSY_CHOICES[0], BUSY_CHOICES),
         ]
         properties = {"model": str(agent["model"])} if agent.get("model") else {}
         return JobInfo(agent_id, agent.get("name"), agent.get("description"), parameters, self.monitor_url(),

@@ -160,8 +160,16 @@ def test_an_agent_run_from_the_form_shows_the_answer(dashboard, stack):
     page.locator("tr[data-job^='asst_echo'] a.run-link").click()
     message = page.locator("textarea[data-field]").first
     message.fill("Hello from the dashboard")
+    # a parameter with choices is a list of them, its default chosen (when_thread_busy: fail or wait)
+    busy = page.locator("select[data-field='parameters[3].value']")
+    expect(busy).to_have_value("fail")
+    assert busy.locator("option").all_text_contents() == ["(unset)", "fail", "wait"]
+    busy.select_option("wait")
+    page.fill("[data-field='runId']", "dash-agent")
     page.click("#start-run")
     expect(page.locator("h1 .badge")).to_have_text("Success", timeout=ENDED)
+    chosen = {"name": "when_thread_busy", "direction": "Input", "value": "wait"}
+    assert chosen in stack.get_run("dash-agent")["parameters"]
     expect(page.locator("#outputs")).to_contain_text("Hello from the dashboard")
     expect(page.locator("#outputs")).to_contain_text("thread_")
 
