@@ -199,6 +199,8 @@ def _submit(context: df.DurableOrchestrationContext, policy: PollPolicy, state: 
             return submitted
         if attempt == 0 and carried_wait is None:
             note("waiting")
+    if cancel_event.is_completed:  # raised during the last attempt: continue-as-new would drop it
+        return None
     return {"continueWaiting": seconds}
 
 
