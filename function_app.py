@@ -12,6 +12,7 @@ from starters.chains_api import bp as chains_api
 from starters.connections_api import bp as connections_api
 from starters.dashboard_api import bp as dashboard_api
 from starters.openapi_api import bp as openapi_api
+from starters.orphan_sweeper import bp as orphan_sweeper
 from starters.queue_starter import bp as queue_starter
 from starters.runs_api import bp as runs_api
 
@@ -22,6 +23,7 @@ BLUEPRINTS = (
     connections_api,
     openapi_api,
     dashboard_api,
+    orphan_sweeper,
     chains,
     azureml_pipeline,
     foundry_agent,

@@ -1,8 +1,9 @@
 """The Azure ML simulator and devhost running this repo's app on one VirtualClock, in this process.
 
 Used by the benchmarks that run real azureml_pipeline runs (platform_load.py, scale.py, history.py); the
-same wiring as tests/e2e/conftest.py, without the HTTP front door: runs start through `host.start_new`
-with the input the starter gives (`{"request": RunRequest.to_dict()}`, as JSON text like the SDK client).
+same wiring as tests/e2e/conftest.py. Runs start through `host.start_new` with the input the starter gives
+(`{"request": RunRequest.to_dict()}`, as JSON text like the SDK client); the HTTP front door serves the
+durable client binding the app's timer function (the orphan sweeper) needs.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 from core.clock import VirtualClock  # noqa: E402
 from core.run_request import RunRequest  # noqa: E402
 from devhost.host import DevHost  # noqa: E402
+from devhost.http_server import HttpFrontDoor  # noqa: E402
 from platforms import registry  # noqa: E402
 from simulators.embedded import start_simulation  # noqa: E402
 
@@ -40,9 +42,11 @@ class SimStack:
         self.server = self.simulation.servers["azure_ml"]
         registry.reset()
         self.host = DevHost(ROOT, db_path=db_path, clock=self.clock)
+        self.front = HttpFrontDoor(self.host, port=0)
 
     def start(self) -> None:
         self.host.start()
+        self.front.start()
 
     def start_run(self, run_id: str, timeout: str = "P3D") -> None:
         body = {"jobType": "azureml_pipeline", "connection": "azureml-sim", "job": "long-pipeline",
@@ -69,6 +73,7 @@ class SimStack:
 
     def stop(self) -> None:
         try:
+            self.front.stop()
             self.host.stop()
         finally:
             self.simulation.stop()

@@ -246,7 +246,8 @@ class DevHost:
             self._notify()
 
     def _idle(self) -> bool:
-        """Nothing can run now; with a virtual clock, also no timer that time may still jump to.
+        """Nothing can run now (no timer function's tick passed unstarted either); with a virtual clock,
+        also no timer that time may still jump to.
 
         The checks read state other threads change, so they count only if no episode started and no
         activity finished meanwhile (`_changes`): else a message taken by an episode between the two reads
@@ -254,6 +255,8 @@ class DevHost:
         """
         changes = self._changes
         if self._inflight or self._busy or self.triggers.busy():
+            return False
+        if self.triggers.timer_due() and not self._held.is_set():  # the dispatcher starts it next
             return False
         due = self._next_due()
         if self._inflight or self._busy or self.triggers.busy() or self._changes != changes:

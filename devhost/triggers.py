@@ -23,6 +23,7 @@ from typing import Any
 
 import azure.functions as func
 from azure.functions.queue import QueueMessage
+from azure.functions.timer import TimerRequest
 
 from .app_loader import FunctionInfo, LoadedApp
 from .cron import Schedule
@@ -133,11 +134,17 @@ class TriggerRunner:
                 past_due = now - due > timedelta(minutes=1)
                 started = True
                 self._start(function, lambda f=function, p=past_due: self._call(
-                    f, {f.trigger["name"]: func.TimerRequest(past_due=p)}))
+                    f, {f.trigger["name"]: TimerRequest(past_due=p)}))
         return started
 
     def next_due(self) -> str | None:
         return self.queues.next_visible(self.queue_names)
+
+    def timer_due(self) -> bool:
+        """A timer function's tick has passed and it has not been started yet (a virtual clock moved past
+        it). Ticks are not times a virtual clock jumps to: a schedule never ends, so time would never rest."""
+        now = self._now()
+        return any(due <= now for due in self._next_tick.values())
 
     def seconds_to_next_poll(self) -> float | None:
         """Wall seconds until a remote queue is polled again; None with the embedded source."""
@@ -191,7 +198,7 @@ class TriggerRunner:
             message = QueueMessage(id=str(uuid.uuid4()), body=text.encode(), dequeue_count=1)
             self._call_with_outputs(function, {function.trigger["name"]: message})
         elif kind == "timerTrigger":
-            self._call(function, {function.trigger["name"]: func.TimerRequest(past_due=False)})
+            self._call(function, {function.trigger["name"]: TimerRequest(past_due=False)})
         else:
             raise ValueError(f"function {function.name} has a {kind}; only queue and timer functions run this way")
 

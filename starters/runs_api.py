@@ -37,8 +37,10 @@ from starters.start import (
     CancelOutcome,
     RunConflict,
     StartFailed,
+    TaskHubUnavailable,
     cancel_run,
     find_run,
+    list_instances,
     preview_run,
     start_run,
     validate_run_request,
@@ -165,16 +167,12 @@ async def api_list_runs(req: func.HttpRequest, client: df.DurableOrchestrationCl
     wanted_connection = get_connection(req.params["connection"]) if req.params.get("connection") else None
     if req.params.get("connection") and wanted_connection is None:
         return error_response(400, "InvalidRequest", "connection is not a connection of this app.", "connection")
-    # The SDK's get_status_by reads one page only (durable-functions.md §4), so page through the
-    # client's RPC endpoint with the continuation-token header ourselves.
-    base = client._orchestration_bindings.rpc_base_url
-    headers = {"x-ms-continuation-token": req.params["page"]} if req.params.get("page") else {}
-    response = await asyncio.to_thread(requests.get, f"{base}instances/", params={"top": size, "showInput": "true"},
-                                       headers=headers, timeout=30)
-    if response.status_code != 200:
+    try:
+        page = await list_instances(client, {"top": str(size), "showInput": "true"}, req.params.get("page"))
+    except (TaskHubUnavailable, requests.RequestException):
         return error_response(502, "TaskHubUnavailable", "The run store could not be read; try again.")
     runs = []
-    for instance in response.json():
+    for instance in page.instances:
         job_type = job_type_for_orchestrator(instance.get("name") or "")
         if job_type is None or (wanted_type and job_type.name != wanted_type):
             continue
@@ -184,4 +182,4 @@ async def api_list_runs(req: func.HttpRequest, client: df.DurableOrchestrationCl
         if wanted_connection and str(record.get("connection") or "").casefold() != wanted_connection.name.casefold():
             continue
         runs.append(record)
-    return json_response(200, {"runs": runs, "nextPage": response.headers.get("x-ms-continuation-token")})
+    return json_response(200, {"runs": runs, "nextPage": page.next_page})

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import azure.durable_functions as df
+import requests
 
 from core.errors import ValidationError
 from core.job_types import job_type_for_orchestrator, registered_job_types
@@ -40,6 +41,32 @@ class RunConflict(ValidationError):
 
 class StartFailed(Exception):
     """The task hub did not take the start and no run has the id: the caller may try again."""
+
+
+class TaskHubUnavailable(Exception):
+    """The task hub's instance list could not be read: the caller may try again."""
+
+
+@dataclass(frozen=True)
+class InstancesPage:
+    instances: list[dict[str, Any]]
+    next_page: str | None
+
+
+async def list_instances(client: df.DurableOrchestrationClient, params: dict[str, str],
+                         page: str | None = None) -> InstancesPage:
+    """One page of the task hub's instances (management API query `params`) and the next page's token.
+
+    The SDK's get_status_by reads one page only (durable-functions.md §4), so this pages through the
+    client's RPC endpoint with the continuation-token header itself.
+    """
+    base = client._orchestration_bindings.rpc_base_url
+    headers = {"x-ms-continuation-token": page} if page else {}
+    response = await asyncio.to_thread(requests.get, f"{base}instances/", params=params, headers=headers,
+                                       timeout=30)
+    if response.status_code != 200:
+        raise TaskHubUnavailable(f"instance list answered HTTP {response.status_code}")
+    return InstancesPage(response.json(), response.headers.get("x-ms-continuation-token"))
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 import requests
 
+from core.clock import VirtualClock
 from devhost.app_loader import compile_route
 from devhost.cron import Schedule
+from devhost.host import DevHost
+from devhost.http_server import HttpFrontDoor
 from devhost.triggers import timespan_seconds
 
 from .conftest import FUNCTION_KEY
@@ -71,3 +75,21 @@ def test_timespans_read_like_dotnet():
     assert timespan_seconds("00:00:30", 0) == 30
     assert timespan_seconds("1.02:00:00", 0) == 93600
     assert timespan_seconds(None, 7) == 7
+
+
+def test_a_timer_function_fires_on_its_schedule_as_virtual_time_passes_and_says_when_it_is_late(tmp_path):
+    clock = VirtualClock(datetime(2026, 3, 1, tzinfo=timezone.utc))
+    host = DevHost(Path(__file__).parent / "blueprint_app", db_path=str(tmp_path / "t.sqlite"), clock=clock)
+    front = HttpFrontDoor(host, port=0)
+    host.start()
+    front.start()
+    try:
+        clock.advance(301)  # the 00:05:00 tick, one second ago: on time
+        host.wait_idle()
+        clock.advance(900)  # the next tick due at 00:10:00, seen at 00:20:01: past due (a late timer says so)
+        host.wait_idle()
+        outputs = sorted(host.wait_for(row.id, 10).output for row in host.store.query())
+        assert outputs == ["ON TIME!", "PAST DUE!"]
+    finally:
+        front.stop()
+        host.stop()
