@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import requests
 
 from simulators.foundry_agents import SLOW_AGENT
 from starters import orphan_sweeper
@@ -75,3 +76,13 @@ def test_a_run_terminated_before_it_submitted_anything_costs_no_platform_call(st
     assert after["requestsByOperation"] == before["requestsByOperation"]  # not even a status read
     stack.resume()
     assert stack.wait_run("orphan-owner", timeout=60)["status"] == "Success"  # the thread's own run untouched
+
+
+def test_a_cancel_the_platform_refused_for_a_while_is_sent_again_by_a_later_sweep(stack):
+    running_then_terminated(stack, train_request("orphan-retry", parameters=[]), "Running")
+    stack.script_faults("azure_ml", {"kind": "server_error", "operation": "Jobs_Cancel", "times": 50})
+    sweep(stack)
+    assert stack.sim_stats("azure_ml")["cancelsRequested"] == 0 and stack.sim_stats("azure_ml")["runningNow"] == 1
+    requests.delete(f"{stack.sim('azure_ml')}/_sim/faults", timeout=10)
+    sweep(stack)
+    assert stack.sim_stats("azure_ml")["cancelsRequested"] == 1
