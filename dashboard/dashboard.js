@@ -1,6 +1,6 @@
 // runbridge dashboard: one page over the public HTTP API (starters/openapi.json), nothing else.
 // Views are hash routes: #/runs, #/runs/<id>, #/connections, #/connections/<name>,
-// #/connections/<name>/run/<job>. Data is rendered with textContent only, never as HTML.
+// #/connections/<name>/run/<job>[?from=<run id>]. Data is rendered with textContent only, never as HTML.
 "use strict";
 
 (function () {
@@ -126,7 +126,9 @@
     if (parts[0] === "runs" && parts.length === 2) return runView(parts[1], current);
     if (parts[0] === "connections" && parts.length === 1) return connectionsView(current);
     if (parts[0] === "connections" && parts.length === 2) return jobsView(parts[1], query, current);
-    if (parts[0] === "connections" && parts.length === 4 && parts[2] === "run") return runFormView(parts[1], parts[3], current);
+    if (parts[0] === "connections" && parts.length === 4 && parts[2] === "run") {
+      return runFormView(parts[1], parts[3], query.get("from"), current);
+    }
     return runsView(query, current);
   }
 
@@ -226,8 +228,11 @@
     }
     const run = answer.body;
     const live = !TERMINAL.has(run.status);
+    const again = `#/connections/${encodeURIComponent(run.connection)}/run/${encodeURIComponent(run.job)}` +
+      "?from=" + encodeURIComponent(run.id);
     const title = h("h1", {}, "Run ", h("span", { id: "run-id" }, run.id), badge(run.status),
-      live ? h("button", { id: "cancel-run", class: "danger", onclick: () => cancelRun(run) }, "Cancel") : null);
+      live ? h("button", { id: "cancel-run", class: "danger", onclick: () => cancelRun(run) }, "Cancel")
+        : h("a", { id: "run-again", class: "button", href: again }, "Run again"));
     const fields = h("dl", { class: "fields", id: "run-fields" },
       field("Job type", run.jobType), field("Connection", run.connection), field("Job", run.job),
       field("Remote status", run.remoteStatus || "none yet", "remote-status"),
@@ -418,8 +423,10 @@
 
   // ---- run form ---------------------------------------------------------------------------------
 
-  async function runFormView(connection, jobName, current) {
-    const [found, connections] = await Promise.all([findJob(connection, jobName), knownConnections()]);
+  // `from`: a run whose parameter values fill the form (its Inputs, and its InputOutputs as they ended)
+  async function runFormView(connection, jobName, from, current) {
+    const [found, connections, earlier] = await Promise.all([findJob(connection, jobName), knownConnections(),
+      from ? api("GET", "/runs/" + encodeURIComponent(from)) : null]);
     if (!current()) return;
     if (found.error) {
       show(h("h1", {}, "Run ", jobName), h("div", { class: "error-box", role: "alert" }, found.error.message));
@@ -442,9 +449,14 @@
     addRow("runId", "Run id", h("input", { type: "text", placeholder: "chosen for you", autocomplete: "off" }),
       "optional; the same id never starts a second run");
     const sent = job.parameters.filter((p) => p.direction !== "Output");
+    const previous = new Map(((earlier && earlier.status === 200 && earlier.body.parameters) || [])
+      .filter((p) => p.direction !== "Output" && p.value !== undefined && p.value !== null)
+      .map((p) => [p.name, valueText(p.value)]));
     sent.forEach((p, index) => {
-      addRow(`parameters[${index}].value`, p.name + (p.required ? " *" : ""), inputFor(p),
-        `${p.direction}, ${p.type}${p.default !== null && p.default !== undefined ? ", default " + valueText(p.default) : ""}`);
+      const given = previous.has(p.name) ? { ...p, default: previous.get(p.name) } : p;
+      addRow(`parameters[${index}].value`, p.name + (p.required ? " *" : ""), inputFor(given),
+        `${p.direction}, ${p.type}${p.default !== null && p.default !== undefined ? ", default " + valueText(p.default) : ""}` +
+        (previous.has(p.name) ? ", as in run " + from : ""));
     });
     addRow("timeout", "Timeout", h("input", { type: "text", placeholder: "P1D" }), "ISO 8601 duration; the run is cancelled after it");
     const outputs = job.parameters.filter((p) => p.direction === "Output").map((p) => p.name);

@@ -62,6 +62,17 @@ def test_a_run_started_from_the_form_reaches_success(dashboard, stack):
     expect(page.locator("#cancel-run")).to_have_count(0)  # nothing to cancel once ended
     dashboard.shot("run-success", docs=True)
 
+    # "Run again": the same job's form, filled with this run's values; a new run id, the same parameters
+    page.click("#run-again")
+    expect(page.locator("#run-form")).to_be_visible()
+    expect(page.locator("[data-field='parameters[0].value']")).to_have_value("0.2")
+    expect(page.locator("[data-field='runId']")).to_have_value("")
+    page.fill("[data-field='runId']", "dash-again")
+    page.click("#start-run")
+    expect(page).to_have_url(re.compile(r"#/runs/dash-again$"))
+    expect(page.locator("h1 .badge")).to_have_text("Success", timeout=ENDED)
+    assert {"name": "learning_rate", "direction": "Input", "value": "0.2"} in stack.get_run("dash-again")["parameters"]
+
 
 def test_cancel_asks_for_confirmation_then_cancels_the_remote_job(dashboard, stack):
     stack.pause_at(timedelta(minutes=8))  # train-pipeline runs from minute 2 to 22
