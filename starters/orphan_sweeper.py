@@ -8,7 +8,9 @@ is sent again, and a job that ends on its own is simply let go. Timer functions 
 the app at a time (the Functions host holds a lease), so two sweeps never race.
 
 What the sweeper knows lives in this process: after a restart it looks at every orphan once more, which
-costs one status read per orphan (and a cancel for any still running).
+costs one status read per orphan (and a cancel for any still running). Each sweep lists every Terminated
+and Failed instance the task hub keeps (the management API filters by runtime status and creation time
+only); purging old history keeps that list short.
 """
 
 from __future__ import annotations
