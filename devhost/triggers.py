@@ -129,7 +129,9 @@ class TriggerRunner:
                 self._start(function, lambda f=function, i=item: self._deliver(f, i))
         for function in self.app.timer_triggers:
             due = self._next_tick[function.name]
-            if due <= now:
+            with self._lock:  # as the Functions host: a timer function never overlaps itself; a tick
+                running = self._inflight.get(function.name, 0) > 0  # missed meanwhile runs after, past due
+            if due <= now and not running:
                 self._next_tick[function.name] = Schedule(function.trigger["schedule"]).next_after(now)
                 past_due = now - due > timedelta(minutes=1)
                 started = True

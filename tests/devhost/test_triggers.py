@@ -93,3 +93,23 @@ def test_a_timer_function_fires_on_its_schedule_as_virtual_time_passes_and_says_
     finally:
         front.stop()
         host.stop()
+
+
+def test_a_timer_function_never_overlaps_itself_a_tick_missed_meanwhile_runs_after_it_past_due(tmp_path):
+    clock = VirtualClock(datetime(2026, 3, 1, tzinfo=timezone.utc))
+    host = DevHost(Path(__file__).parent / "blueprint_app", db_path=str(tmp_path / "t.sqlite"), clock=clock)
+    function = next(f for f in host.app.timer_triggers if f.name == "every_five_minutes")
+    host.triggers._inflight[function.name] = 1  # an earlier invocation still running at the 00:05 tick...
+    clock.advance(301)
+    assert host.triggers.poll() is False and host.triggers.timer_due()
+    clock.advance(120)
+    host.triggers._inflight[function.name] = 0  # ...and until 00:07:01: the held tick runs then, past due
+    front = HttpFrontDoor(host, port=0)
+    host.start()
+    front.start()
+    try:
+        host.wait_idle()
+        assert [host.wait_for(row.id, 10).output for row in host.store.query()] == ["PAST DUE!"]
+    finally:
+        front.stop()
+        host.stop()
