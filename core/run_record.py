@@ -13,6 +13,18 @@ from typing import Any
 from core.payloads import decode_json_text
 from core.status import RunStatus
 
+_LIVE_RUNTIMES = ("Pending", "Running", "ContinuedAsNew", "Suspended")
+# The Durable runtime statuses an instance can have while its run record shows each run status (see
+# run_from_instance), so a list filtered by run status can ask the task hub for those instances only.
+RUNTIMES_FOR_STATUS: dict[RunStatus, tuple[str, ...]] = {
+    RunStatus.STARTING: _LIVE_RUNTIMES,
+    RunStatus.RUNNING: _LIVE_RUNTIMES,
+    RunStatus.UNKNOWN: _LIVE_RUNTIMES,
+    RunStatus.SUCCESS: ("Completed",),
+    RunStatus.FAILED: ("Completed", "Failed"),
+    RunStatus.CANCELLED: ("Completed", "Terminated"),
+}
+
 INTERNAL_FAILURE = {"code": "InternalError",
                     "message": "The run's orchestration failed inside runbridge; the host log has the details."}
 

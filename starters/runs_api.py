@@ -19,7 +19,7 @@ import requests
 
 from core.errors import ValidationError
 from core.job_types import job_type_for_orchestrator, registered_job_types
-from core.run_record import run_from_instance
+from core.run_record import RUNTIMES_FOR_STATUS, run_from_instance
 from core.run_request import RunRequest
 from core.status import RunStatus
 from core.timeline import timeline_from_events
@@ -167,8 +167,11 @@ async def api_list_runs(req: func.HttpRequest, client: df.DurableOrchestrationCl
     wanted_connection = get_connection(req.params["connection"]) if req.params.get("connection") else None
     if req.params.get("connection") and wanted_connection is None:
         return error_response(400, "InvalidRequest", "connection is not a connection of this app.", "connection")
+    query = {"top": str(size), "showInput": "true"}
+    if wanted_status:  # ask the task hub for the instances that can be in it: fewer empty pages
+        query["runtimeStatus"] = ",".join(RUNTIMES_FOR_STATUS[RunStatus(wanted_status)])
     try:
-        page = await list_instances(client, {"top": str(size), "showInput": "true"}, req.params.get("page"))
+        page = await list_instances(client, query, req.params.get("page"))
     except (TaskHubUnavailable, requests.RequestException):
         return error_response(502, "TaskHubUnavailable", "The run store could not be read; try again.")
     runs = []

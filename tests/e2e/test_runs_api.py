@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 import requests
@@ -114,6 +115,20 @@ def test_list_runs_filters_and_pages(stack):
     assert len(second["runs"]) == 1 and second["runs"][0]["id"] != first["runs"][0]["id"]
     for params in ({"pageSize": 0}, {"pageSize": "x"}, {"status": "Done"}, {"jobType": "other"}):
         assert requests.get(f"{stack.api}/runs", params=params, timeout=10).status_code == 400
+
+
+def test_a_status_filter_asks_the_task_hub_so_ended_runs_do_not_fill_its_pages(stack):
+    for n in range(4):
+        stack.post_run(train_request(f"done-{n}"))
+        stack.wait_run(f"done-{n}")
+    stack.host.set_time_limit(stack.clock.now() + timedelta(minutes=5))
+    stack.post_run(train_request("live-1"))
+    stack.host.wait_idle()
+    assert stack.get_run("live-1")["status"] == "Running"
+    running = requests.get(f"{stack.api}/runs", params={"status": "Running", "pageSize": 1}, timeout=10).json()
+    assert [r["id"] for r in running["runs"]] == ["live-1"] and running["nextPage"] is None
+    done = requests.get(f"{stack.api}/runs", params={"status": "Success", "pageSize": 2}, timeout=10).json()
+    assert len(done["runs"]) == 2 and done["nextPage"]  # ended runs still page as before
 
 
 def test_history_shows_the_event_log_without_secrets(stack):
