@@ -42,6 +42,7 @@ from core.poll_policy import (
     next_poll,
     request_cancel,
 )
+from core.run_events import log_run_event
 from core.run_record import new_run_record
 from core.status import ErrorCode, RunStatus, is_terminal
 
@@ -250,11 +251,8 @@ def _end(context: df.DurableOrchestrationContext, run: dict[str, Any], status: R
 
 
 def _emit(context: df.DurableOrchestrationContext, run: dict[str, Any], event: str, **extra: Any) -> None:
-    """One structured run event (docs/operations.md), written once: never while the episode replays.
-
-    The message is `run_event <compact JSON>` so a log query can read the fields without an SDK; the same
-    fields ride in `extra` for handlers that keep them. Never a secret: the run record holds none.
-    """
+    """One structured run event (core/run_events.py), written once: never while the episode replays.
+    Never a secret: the run record holds none."""
     if context.is_replaying:
         return
     error = run.get("error") or {}
@@ -263,7 +261,7 @@ def _emit(context: df.DurableOrchestrationContext, run: dict[str, Any], event: s
               "status": run.get("status"), "remoteStatus": run.get("remoteStatus"),
               "errorCode": error.get("code") if isinstance(error, dict) else None, "polls": run.get("polls"),
               **extra}
-    run_log.info("run_event %s", json.dumps(fields, separators=(",", ":")), extra={"runbridge": fields})
+    log_run_event(run_log, fields)
 
 
 MAX_MOMENTS = 60  # a run's carried moments: the first (its submit) and the latest ones

@@ -16,7 +16,6 @@ only); purging old history keeps that list short.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass, field
 
@@ -26,6 +25,7 @@ import requests
 
 from core.errors import ValidationError
 from core.orphans import STOPPED_RUNTIMES, Orphan, orphan_of
+from core.run_events import log_run_event
 from core.run_request import RunRequest
 from core.status import is_terminal
 from platforms.http import PlatformError
@@ -107,4 +107,4 @@ def settle(orphan: Orphan, memory: SweepMemory) -> None:
     fields = {"event": "orphan_cancelled", "runId": orphan.run_id, "jobType": request.job_type,
               "connection": request.connection, "remoteRunId": orphan.remote_run_id,
               "remoteStatus": state.remote_status}
-    log.info("run_event %s", json.dumps(fields, separators=(",", ":")), extra={"runbridge": fields})
+    log_run_event(log, fields)

@@ -6,6 +6,8 @@ directly (as the Functions admin endpoint would) to pin down one sweep at a time
 
 from __future__ import annotations
 
+import json
+import logging
 from datetime import timedelta
 
 import pytest
@@ -39,7 +41,8 @@ def running_then_terminated(stack, body: dict, running: str, minutes: float = 5)
     stack.resume()  # nothing is due now, so time moves only when a test moves it
 
 
-def test_a_terminated_azureml_run_has_its_remote_job_cancelled_once_by_the_next_sweep(stack):
+def test_a_terminated_azureml_run_has_its_remote_job_cancelled_once_by_the_next_sweep(stack, caplog):
+    caplog.set_level(logging.INFO, logger="runbridge.sweeper")
     running_then_terminated(stack, train_request("orphan-aml", parameters=[]), "Running")
     assert stack.sim_stats("azure_ml")["runningNow"] == 1  # the terminate alone leaves it running
     sweep(stack)
@@ -50,6 +53,10 @@ def test_a_terminated_azureml_run_has_its_remote_job_cancelled_once_by_the_next_
     sweep(stack)
     stats = stack.sim_stats("azure_ml")
     assert stats["cancelsRequested"] == 1 and stats["runningNow"] == 0 and stats["remoteJobsCreated"] == 1
+    events = [json.loads(r.getMessage().split(" ", 1)[1]) for r in caplog.records
+              if r.name == "runbridge.sweeper" and r.getMessage().startswith("run_event ")]
+    assert [(e["event"], e["runId"], e["remoteRunId"]) for e in events] == [
+        ("orphan_cancelled", "orphan-aml", "runbridge-orphan-aml")]
 
 
 def test_the_sweeper_runs_by_itself_every_five_minutes(stack):
