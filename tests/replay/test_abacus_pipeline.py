@@ -13,7 +13,7 @@ import azure.durable_functions as df
 
 from orchestrators.abacus_pipeline import POLICY
 from orchestrators.poll_loop import run_job
-from tests.support.history import EPOCH, HistoryBuilder, flat_actions, run
+from tests.support.history import EPOCH, HistoryBuilder, flat_actions, run, submit_scheduled
 
 REQUEST = {"jobType": "abacus_pipeline", "connection": "abacus-sim", "job": "simtrain01", "runId": "run-1",
            "parameters": [{"name": "model_id", "direction": "Output"}], "timeout": "PT6H", "startTimeout": "PT1H"}
@@ -30,10 +30,8 @@ HANDLE = df.Orchestrator.create(orchestrator)
 
 
 def _submitted() -> HistoryBuilder:
-    b = HistoryBuilder().add_orchestrator_started().add_execution_started("abacus_pipeline", {"request": REQUEST})
-    b.add_timer_created(0, EPOCH).add_orchestrator_completed()
-    b.add_orchestrator_started().add_timer_fired(0, EPOCH).add_task_scheduled(1, "submit_run")
-    return b.add_orchestrator_completed().step(2).add_orchestrator_started().add_task_completed(1, SUBMITTED)
+    b = submit_scheduled("abacus_pipeline", REQUEST).step(2).add_orchestrator_started()
+    return b.add_task_completed(1, SUBMITTED)
 
 
 def _then(b: HistoryBuilder, seq: int, seconds: float, result: dict) -> HistoryBuilder:

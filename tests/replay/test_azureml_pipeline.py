@@ -14,7 +14,7 @@ import azure.durable_functions as df
 
 from orchestrators.azureml_pipeline import POLICY
 from orchestrators.poll_loop import run_job
-from tests.support.history import EPOCH, HistoryBuilder, flat_actions, run
+from tests.support.history import EPOCH, HistoryBuilder, flat_actions, run, submit_scheduled
 
 REQUEST = {"jobType": "azureml_pipeline", "connection": "azureml-sim", "job": "train-pipeline", "runId": "run-1",
            "parameters": [{"name": "model_uri", "direction": "Output"}], "timeout": "PT6H", "startTimeout": "PT1H"}
@@ -47,10 +47,8 @@ def test_rung_1_start_races_a_zero_timer_against_the_cancel_event():
 
 
 def _after_submit() -> HistoryBuilder:
-    b = started().add_timer_created(0, EPOCH).add_orchestrator_completed()
-    b.add_orchestrator_started().add_timer_fired(0, EPOCH).add_task_scheduled(1, "submit_run")
-    b.add_orchestrator_completed().step(2).add_orchestrator_started().add_task_completed(1, SUBMITTED)
-    return b
+    return submit_scheduled("azureml_pipeline", REQUEST).step(2).add_orchestrator_started().add_task_completed(
+        1, SUBMITTED)
 
 
 def test_rung_2_then_submit():
@@ -61,9 +59,7 @@ def test_rung_2_then_submit():
 
 
 def test_rung_2b_a_transient_submit_failure_waits_at_least_the_retry_after_then_submits_again():
-    b = started().add_timer_created(0, EPOCH).add_orchestrator_completed()
-    b.add_orchestrator_started().add_timer_fired(0, EPOCH).add_task_scheduled(1, "submit_run")
-    b.add_orchestrator_completed().add_orchestrator_started()
+    b = submit_scheduled("azureml_pipeline", REQUEST).add_orchestrator_started()
     b.add_task_completed(1, {"ok": False, "transient": True, "retryAfter": 90,
                              "error": {"code": "PlatformRejected", "message": "throttled"}})
     state = run(HANDLE, b)
@@ -115,9 +111,7 @@ def test_rung_6_a_terminal_poll_reads_outputs_then_ends_success():
 
 
 def test_rung_7_a_permanent_submit_failure_ends_failed_with_its_code():
-    b = started().add_timer_created(0, EPOCH).add_orchestrator_completed()
-    b.add_orchestrator_started().add_timer_fired(0, EPOCH).add_task_scheduled(1, "submit_run")
-    b.add_orchestrator_completed().add_orchestrator_started()
+    b = submit_scheduled("azureml_pipeline", REQUEST).add_orchestrator_started()
     b.add_task_completed(1, {"ok": False, "error": {"code": "InvalidParameter", "message": "bad input"}})
     state = run(HANDLE, b)
     assert state["isDone"] is True

@@ -14,7 +14,7 @@ import azure.durable_functions as df
 
 from orchestrators.foundry_agent import POLICY
 from orchestrators.poll_loop import run_job
-from tests.support.history import EPOCH, HistoryBuilder, flat_actions, run
+from tests.support.history import EPOCH, HistoryBuilder, flat_actions, run, submit_scheduled
 
 REQUEST = {"jobType": "foundry_agent", "connection": "foundry-sim", "job": "asst_echo", "runId": "run-1",
            "parameters": [{"name": "user_message", "direction": "Input", "value": "hi"},
@@ -37,11 +37,8 @@ HANDLE = df.Orchestrator.create(orchestrator)
 
 def first_busy_answer() -> HistoryBuilder:
     """Started, the zero-length cancel race, then a submit answered busy."""
-    b = HistoryBuilder().add_orchestrator_started().add_execution_started("foundry_agent", {"request": REQUEST})
-    b.add_timer_created(0, EPOCH).add_orchestrator_completed()
-    b.add_orchestrator_started().add_timer_fired(0, EPOCH).add_task_scheduled(1, "submit_run")
-    b.add_orchestrator_completed().step(1).add_orchestrator_started().add_task_completed(1, BUSY)
-    return b
+    return submit_scheduled("foundry_agent", REQUEST).step(1).add_orchestrator_started().add_task_completed(
+        1, BUSY)
 
 
 def second_attempt(b: HistoryBuilder) -> HistoryBuilder:
@@ -99,10 +96,8 @@ def test_a_continued_wait_first_waits_then_submits_and_the_run_proceeds():
 
 
 def test_still_busy_at_the_start_deadline_ends_failed_timeout_without_a_remote_job():
-    late = HistoryBuilder().add_orchestrator_started().add_execution_started("foundry_agent", {"request": REQUEST})
-    late.add_timer_created(0, EPOCH).add_orchestrator_completed()
-    late.add_orchestrator_started().add_timer_fired(0, EPOCH).add_task_scheduled(1, "submit_run")
-    late.add_orchestrator_completed().step(59.5).add_orchestrator_started().add_task_completed(1, BUSY)
+    late = submit_scheduled("foundry_agent", REQUEST).step(59.5).add_orchestrator_started()
+    late.add_task_completed(1, BUSY)
     state = run(HANDLE, late)
     assert state["isDone"] is True
     output = state["output"]

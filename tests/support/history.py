@@ -72,6 +72,15 @@ class HistoryBuilder:
                            "upperSchemaVersionNew": 2})
 
 
+def submit_scheduled(orchestrator: str, request: dict[str, Any]) -> HistoryBuilder:
+    """A run's history up to its first submit: started, the zero-length cancel race fired (poll_loop's
+    first wait), the submit_run activity scheduled as task 1 and the episode completed."""
+    b = HistoryBuilder().add_orchestrator_started().add_execution_started(orchestrator, {"request": request})
+    b.add_timer_created(0, EPOCH).add_orchestrator_completed()
+    b.add_orchestrator_started().add_timer_fired(0, EPOCH).add_task_scheduled(1, "submit_run")
+    return b.add_orchestrator_completed()
+
+
 def run(handle, builder: HistoryBuilder) -> dict[str, Any]:
     """Drive the SDK handle once; a failing orchestrator's state comes back with its `error`."""
     try:
