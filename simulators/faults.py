@@ -28,6 +28,15 @@ class FaultKind(str, Enum):
     APPLY_THEN_TIMEOUT = (
         "apply_then_timeout"  # run the operation, hang `seconds`, then drop (or answer `status`)
     )
+    # What gateways and proxies in front of real platforms send (issue 19), not shaped to our client:
+    GATEWAY_502 = "gateway_502"  # an Application Gateway / Front Door HTML 502 page; the operation does not run
+    GATEWAY_200 = "gateway_200"  # the operation runs, a proxy answers 200 with an HTML page instead of its answer
+    CUT_BODY = "cut_body"  # the operation runs, its answer stops halfway and the connection closes
+    RESET = "reset"  # the operation runs, the connection is reset (RST) halfway through the answer
+    STRAY_403 = "stray_403"  # a 403 in the platform's shape during a deployment; the operation does not run
+    STRAY_404 = "stray_404"  # a 404 in the platform's shape from a replica that lags; the operation does not run
+    ABSURD_RETRY_AFTER = "absurd_retry_after"  # 429 with Retry-After 99999999999, 1e13 or a date in 9999, in turn
+    NON_JSON_200 = "non_json_200"  # the operation runs, the answer is 200 with an empty body typed as JSON
 
 
 _ALIASES = {"429": FaultKind.THROTTLE, "500": FaultKind.SERVER_ERROR, "503": FaultKind.UNAVAILABLE}
@@ -39,6 +48,18 @@ DEFAULT_RATE_KINDS: tuple[FaultKind, ...] = (
     FaultKind.DROP,
 )
 """Kinds drawn by rate unless told otherwise: quick ones, none that performs the operation."""
+
+HOSTILE_KINDS: tuple[FaultKind, ...] = (
+    FaultKind.GATEWAY_200,
+    FaultKind.GATEWAY_502,
+    FaultKind.CUT_BODY,
+    FaultKind.RESET,
+    FaultKind.STRAY_403,
+    FaultKind.STRAY_404,
+    FaultKind.ABSURD_RETRY_AFTER,
+    FaultKind.NON_JSON_200,
+)
+"""What a hostile gateway or platform sends (tests/reliability/test_hostile.py injects each)."""
 
 
 def parse_kind(value: str | FaultKind) -> FaultKind:

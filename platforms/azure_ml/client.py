@@ -68,9 +68,8 @@ class AzureMLClient:
 
     def get_job(self, name: str) -> dict[str, Any] | None:
         """The job resource, or None when the workspace has no job of that name."""
-        found = none_if_missing(lambda: self.arm.request("GET", self._job_path(name), operation="Jobs_Get",
-                                                         params={"api-version": API_VERSION}))
-        return None if found is None else found.json()
+        return none_if_missing(lambda: self.arm.request_json("GET", self._job_path(name), operation="Jobs_Get",
+                                                             params={"api-version": API_VERSION}))
 
     def template(self, name: str) -> dict[str, Any] | None:
         """The template job, cached briefly (the starter checks every request against it)."""
@@ -100,8 +99,9 @@ class AzureMLClient:
         path, params, body = self._clone_put(request, run_id, self.get_job(request.job))
         headers = {"x-azureml-token": self._ml_token()}  # the SDK sends it on pipeline PUTs (§1.3)
         try:
-            created = self.arm.request("PUT", path, operation="Jobs_CreateOrUpdate", params=params, json=body,
-                                       headers=headers, retry=_PUT_RETRY)
+            # an HTML 200 or a cut 201 is transient too: the job may exist, so it is read back below
+            created = self.arm.request_json("PUT", path, operation="Jobs_CreateOrUpdate", params=params, json=body,
+                                            headers=headers, retry=_PUT_RETRY)
         except PlatformError as exc:
             if not exc.transient:
                 raise
@@ -110,7 +110,7 @@ class AzureMLClient:
                 log.info("PUT of %s failed (%s) but the job exists: using it", name, exc.code)
                 return self._submitted(found, run_id)
             raise  # the orchestrator tries again after the Retry-After, reading the name back first
-        return self._submitted(created.json(), run_id)
+        return self._submitted(created, run_id)
 
     def preview(self, request: RunRequest, run_id: str) -> dict[str, Any]:
         """The PUT of the clone a submit would send (template read now, nothing written)."""
@@ -161,11 +161,10 @@ class AzureMLClient:
         Jobs_List has no $filter or $top (§1.1): ask for jobType=Pipeline, follow nextLink, filter here.
         """
         if page_token:
-            response = self.arm.request("GET", page_token, operation="Jobs_List")
+            body = self.arm.request_json("GET", page_token, operation="Jobs_List")
         else:
-            response = self.arm.request("GET", f"{self.workspace_path}/jobs", operation="Jobs_List",
-                                        params={"api-version": API_VERSION, "jobType": "Pipeline"})
-        body = response.json()
+            body = self.arm.request_json("GET", f"{self.workspace_path}/jobs", operation="Jobs_List",
+                                         params={"api-version": API_VERSION, "jobType": "Pipeline"})
         jobs = [_job_info(job, self) for job in body.get("value") or []
                 if RUN_ID_TAG not in ((job.get("properties") or {}).get("tags") or {})]
         return JobsPage(jobs, body.get("nextLink"))
@@ -189,11 +188,14 @@ class AzureMLClient:
         return Submitted(name, studio or self.monitor_url(name), props.get("status"))
 
     def _run_details(self, name: str) -> tuple[str | None, str | None, str | None]:
-        """Start, end and error text from RunHistory (§2.7); missing details never fail a poll."""
+        """Start, end and error text from RunHistory (§2.7); details that are missing (not found, refused)
+        never fail a poll, while a transient failure makes the poll transient so the end is read whole."""
         try:
-            details = self.history.request("GET", f"/history/v1.0{self.workspace_path}/runs/{quote(name)}/details",
-                                           operation="Runs_GetDetails").json()
+            details = self.history.request_json(
+                "GET", f"/history/v1.0{self.workspace_path}/runs/{quote(name)}/details", operation="Runs_GetDetails")
         except PlatformError as exc:
+            if exc.transient:
+                raise  # a gateway page or a cut answer: the poll is tried again, and the end is read whole
             log.info("RunHistory details for %s unavailable: %s", name, exc.code)
             return None, None, None
         error = details.get("error") or {}

@@ -114,7 +114,7 @@ class FoundryAgentsClient:
               json: Any = None) -> Any:
         """One data-plane call, `api-version` always added (§1, client 2); the JSON answer."""
         query = {"api-version": self.api_version, **(params or {})}
-        return self.http.request(method, path, operation=operation, params=query, json=json).json()
+        return self.http.request_json(method, path, operation=operation, params=query, json=json)
 
     def _pages(self, path: str, operation: str, params: Mapping[str, Any] | None = None,
                max_pages: int | None = None) -> Iterator[dict[str, Any]]:
