@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from core.redaction import redact
+
 log = logging.getLogger("runbridge.http")
 
 
@@ -344,13 +346,26 @@ class HttpClient:
         """`request`, then the JSON body (read_json): the one way a client reads an answer."""
         return read_json(self.request(method, path, operation=operation, **options), operation)
 
+    def redact(self, text: str) -> str:
+        """`text` without any form of the credentials this client sends (core/redaction.py): for every
+        message built from a platform's answer."""
+        return redact(text, self._secrets())
+
+    def _secrets(self) -> list[str]:
+        try:
+            sent = self.auth() if self.auth else {}
+        except Exception:  # no credential now: nothing of it can be in an answer either
+            return []
+        return [value.split(" ", 1)[1] if value.startswith("Bearer ") else value for value in sent.values()]
+
     def _error(self, response: requests.Response, retry_after: float | None, operation: str) -> PlatformError:
         code, message = self.error_parser(response)
         kind = self.classify(response.status_code, code)
         if kind == ErrorKind.TRANSIENT and retry_after is not None:
             kind = ErrorKind.THROTTLED
-        return PlatformError(kind, message, code=code, http_status=response.status_code, retry_after=retry_after,
-                             operation=operation)
+        secrets = self._secrets()  # a platform may echo a key or token back, whole, in part or encoded
+        return PlatformError(kind, redact(message, secrets), code=code and redact(code, secrets),
+                             http_status=response.status_code, retry_after=retry_after, operation=operation)
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

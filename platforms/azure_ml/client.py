@@ -200,7 +200,7 @@ class AzureMLClient:
             return None, None, None
         error = details.get("error") or {}
         message = (error.get("error") or {}).get("message") if isinstance(error, dict) else None
-        return details.get("startTimeUtc"), details.get("endTimeUtc"), message
+        return details.get("startTimeUtc"), details.get("endTimeUtc"), message and self.history.redact(str(message))
 
 
 _PUT_RETRY = RetryPolicy(read=0, status=0)  # a PUT that may have landed is read back, not re-sent

@@ -218,8 +218,8 @@ class FoundryAgentsClient:
                                error_code=ErrorCode.REQUIRES_ACTION)
         if status is RunStatus.FAILED:
             code = ErrorCode.RATE_LIMITED if (run.get("last_error") or {}).get("code") == RATE_LIMIT_CODE else None
-            return RemoteState(status, remote, started_at=started, ended_at=ended_at(run), error=failure_text(run),
-                               error_code=code)
+            return RemoteState(status, remote, started_at=started, ended_at=ended_at(run),
+                               error=self.http.redact(failure_text(run)), error_code=code)
         return RemoteState(status, remote, started_at=started, ended_at=ended_at(run))
 
     def cancel(self, remote_run_id: str) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import socket
 import struct
 import threading
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -254,3 +257,15 @@ def test_an_absurd_retry_after_on_an_error_is_capped_on_the_error(server):
     with pytest.raises(PlatformError) as caught:
         client(server, IN_ACTIVITY, []).request("PUT", "/x", operation="Put", json={})
     assert caught.value.retry_after == 3600.0 and caught.value.kind == ErrorKind.THROTTLED
+
+
+def test_an_error_echoing_the_credential_in_any_form_is_redacted(server):
+    token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.claims-part.signature/part+x"
+    echoed = f"token {token[:12]}... and {quote(token, safe='')} and {base64.b64encode(token.encode()).decode()}"
+    _Script.script = [(401, {}, json.dumps({"error": {"code": f"Bad{token[:9]}", "message": echoed}}).encode())]
+    http = HttpClient(server, auth=lambda: {"Authorization": f"Bearer {token}"}, retry=IN_ACTIVITY)
+    with pytest.raises(PlatformError) as caught:
+        http.request("GET", "/x", operation="Get")
+    shown = str(caught.value) + repr(caught.value.to_dict())
+    assert token[:8] not in shown and quote(token, safe="")[20:28] not in shown and "***" in shown
+    assert base64.b64encode(token.encode()).decode()[:12] not in shown
