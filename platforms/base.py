@@ -77,8 +77,12 @@ class JobInfo:
 
 @dataclass(frozen=True)
 class JobsPage:
+    """One page of a platform's jobs, the cursor of the next one, and the platform calls it cost (cache
+    hits left out), so discovery can bound one request's calls."""
+
     jobs: list[JobInfo]
     next_page: str | None = None
+    calls: int = 1
 
 
 class PlatformClient(Protocol):

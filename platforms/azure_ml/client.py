@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from core.connections import Connection
 from core.errors import ValidationError
@@ -161,7 +161,7 @@ class AzureMLClient:
         Jobs_List has no $filter or $top (§1.1): ask for jobType=Pipeline, follow nextLink, filter here.
         """
         if page_token:
-            body = self.arm.request_json("GET", page_token, operation="Jobs_List")
+            body = self.arm.request_json("GET", self._own_next_link(page_token), operation="Jobs_List")
         else:
             body = self.arm.request_json("GET", f"{self.workspace_path}/jobs", operation="Jobs_List",
                                          params={"api-version": API_VERSION, "jobType": "Pipeline"})
@@ -170,6 +170,15 @@ class AzureMLClient:
         return JobsPage(jobs, body.get("nextLink"))
 
     # ---- helpers -----------------------------------------------------------------------------
+    def _own_next_link(self, link: str) -> str:
+        """`link` when it is a next page of this workspace's job list (§1.1 nextLink), else PlatformError:
+        the bearer token goes to no other path of the ARM host (discovery tokens are also signed)."""
+        parts = urlsplit(link)
+        if unquote(parts.path).rstrip("/").lower() != f"{self.workspace_path}/jobs".lower() or parts.fragment:
+            raise PlatformError(ErrorKind.PERMANENT, "Refusing a page link outside the workspace's job list.",
+                                code="ForeignUrl", operation="Jobs_List")
+        return self.arm.url(link)  # and on the connection's own origin
+
     def _clone_put(self, request: RunRequest, run_id: str, template: Mapping[str, Any] | None
                    ) -> tuple[str, dict[str, str], dict[str, Any]]:
         """(path, query, body) of the PUT that creates this run's clone; ValidationError for a bad request."""

@@ -217,3 +217,22 @@ def test_a_spoiled_poll_is_transient_never_a_status(sim, kind):
     with pytest.raises(PlatformError) as caught:
         client.get_state(job_name("r1"))
     assert caught.value.transient
+
+
+@pytest.mark.parametrize("link", [
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/sim-rg",
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/sim-rg/providers/"
+    "Microsoft.MachineLearningServices/workspaces/sim-ws/computes/x",
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/sim-rg/providers/"
+    "Microsoft.MachineLearningServices/workspaces/other-ws/jobs?api-version=2024-10-01",
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/sim-rg/providers/"
+    "Microsoft.MachineLearningServices/workspaces/sim-ws/jobs/../../other-ws/jobs",
+    "https://elsewhere.example/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/sim-rg/providers/"
+    "Microsoft.MachineLearningServices/workspaces/sim-ws/jobs",
+])
+def test_a_page_link_outside_the_workspace_job_list_is_refused_before_sending(sim, link):
+    client, _, url = sim
+    before = stats(url)["requestsTotal"]
+    with pytest.raises(PlatformError) as refused:
+        client.list_jobs(link)
+    assert refused.value.code == "ForeignUrl" and stats(url)["requestsTotal"] == before
