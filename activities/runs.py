@@ -15,7 +15,7 @@ import azure.durable_functions as df
 from core.errors import ValidationError
 from core.run_request import RunRequest
 from core.status import ErrorCode
-from platforms.base import PlatformClient
+from platforms.base import PlatformClient, RemoteState
 from platforms.http import ErrorKind, PlatformError
 from platforms.registry import client_for, get_connection
 
@@ -32,6 +32,10 @@ def _client(request: RunRequest) -> PlatformClient:
 
 def _error(code: str, message: str) -> dict[str, Any]:
     return {"code": code, "message": message}
+
+
+def _platform_code_of(state: RemoteState) -> str:
+    return (state.error_code or ErrorCode.NOT_FOUND).value
 
 
 def _platform_code(exc: PlatformError) -> str:
@@ -63,7 +67,11 @@ def poll_run(payload: dict[str, Any]) -> dict[str, Any]:
     except PlatformError as exc:
         if exc.transient:
             return {"transient": True, "retryAfter": exc.retry_after, "error": str(exc)}
+        if exc.kind in (ErrorKind.AUTH, ErrorKind.NOT_FOUND):  # about a job this run made: maybe stray
+            return {"unconfirmed": True, "errorCode": _platform_code(exc), "error": str(exc)}
         return {"status": "Failed", "remoteStatus": None, "errorCode": _platform_code(exc), "error": str(exc)}
+    if not state.confirmed:
+        return {"unconfirmed": True, "errorCode": _platform_code_of(state), "error": state.error}
     return {"status": state.status.value, "remoteStatus": state.remote_status, "startedAt": state.started_at,
             "endedAt": state.ended_at, "error": state.error,
             "errorCode": state.error_code.value if state.error_code else None}
@@ -87,7 +95,8 @@ def read_outputs(payload: dict[str, Any]) -> dict[str, Any]:
     try:
         outputs = _client(request).outputs(payload["remoteRunId"], request)
     except PlatformError as exc:
-        return _failure(exc)
+        # refused (401/403/404) about a job this run made: maybe stray, so tried again for a while
+        return {**_failure(exc), "refused": exc.kind in (ErrorKind.AUTH, ErrorKind.NOT_FOUND)}
     return {"ok": True, "outputs": dict(outputs)}
 
 

@@ -75,6 +75,9 @@ class ErrorCode(str, Enum):
     PLATFORM_REJECTED = "PlatformRejected"  # the platform refused a call for good (auth, bad body)
     INVALID_REQUEST = "InvalidRequest"  # the caller's request is malformed; answered 4xx, nothing started
     CONFLICT = "Conflict"  # the runId is already used by a different request
+    # The remote job succeeded but its outputs could not be read (the read kept failing, or a promised
+    # Output parameter is not among them): the run is not Success, its message says where the outputs are.
+    OUTPUTS_UNAVAILABLE = "OutputsUnavailable"
 
     def __str__(self) -> str:
         return self.value

@@ -22,13 +22,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Generator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
 
 from core.durations import parse_duration
-from core.parameters import Direction, Parameter, apply_outputs
+from core.parameters import Direction, Parameter, apply_outputs, outputs_missing, outputs_unavailable_message
 from core.poll_policy import (
     Cancel,
     ContinueAsNew,
@@ -38,9 +38,11 @@ from core.poll_policy import (
     PollState,
     StatusObservation,
     TransientError,
+    Unconfirmed,
     Wait,
     next_poll,
     request_cancel,
+    retry_wait,
 )
 from core.run_events import log_run_event
 from core.run_record import new_run_record
@@ -49,11 +51,7 @@ from core.status import ErrorCode, RunStatus, is_terminal
 CANCEL_EVENT = "cancel"
 run_log = logging.getLogger("runbridge.run")
 # Submit and output reads are idempotent or reconciled on every platform, so a transient failure is tried
-# again: after a backoff that doubles from RETRY_FIRST to RETRY_CAP seconds, never before the platform's
-# Retry-After, on a durable timer (an activity never sleeps), RETRY_ATTEMPTS times in all.
-RETRY_ATTEMPTS = 10
-RETRY_FIRST = 15.0
-RETRY_CAP = 300.0
+# again on a durable timer (an activity never sleeps), as core.poll_policy.retry_wait says.
 
 
 def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Generator[Any, Any, dict[str, Any]]:
@@ -133,11 +131,11 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
                                      "wait": decision.seconds, "cancelSent": cancel_sent, "moments": moments})
             return run
         elif isinstance(decision, Finish):
-            return (yield from _finish(context, request, run, decision))
+            return (yield from _finish(context, policy, request, run, decision))
         seen = yield context.call_activity("poll_run", _payload(request, run))
         decision = next_poll(policy, state, _observation(seen), context.current_utc_datetime, context.new_uuid())
         before = (run["status"], run["remoteStatus"])
-        _record_poll(run, decision.state, seen)
+        _record_poll(run, decision.state, seen, ended=isinstance(decision, Finish))
         context.set_custom_status(run)
         if (run["status"], run["remoteStatus"]) != before:
             note("status_changed")
@@ -148,18 +146,27 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
             decision = Cancel(decision.state.cancel_reason, decision.seconds, decision.state)
 
 
-def _finish(context: df.DurableOrchestrationContext, request: dict[str, Any], run: dict[str, Any],
-            decision: Finish) -> Generator[Any, Any, dict[str, Any]]:
-    """Read outputs on Success, write every known output back to the parameters, publish the end."""
+def _finish(context: df.DurableOrchestrationContext, policy: PollPolicy, request: dict[str, Any],
+            run: dict[str, Any], decision: Finish) -> Generator[Any, Any, dict[str, Any]]:
+    """Read outputs on Success, write every known output back to the parameters, publish the end.
+
+    Success only when every promised Output parameter was read: a read that keeps failing, or outputs
+    without a promised one, end the run Failed with OutputsUnavailable, saying the remote job succeeded.
+    """
+    result: dict[str, Any] = {"ok": True, "outputs": {}}
     if decision.status is RunStatus.SUCCESS:
-        result = yield from _call_retrying(context, "read_outputs", _payload(request, run))
+        result = yield from _call_retrying(context, policy, "read_outputs", _payload(request, run))
         if result["ok"]:
             run["outputs"] = {**run.get("outputs", {}), **result["outputs"]}
     params = [Parameter(p["name"], Direction.parse(p["direction"]), p.get("value"))
               for p in request.get("parameters") or []]
     run["parameters"] = [p.to_dict() for p in apply_outputs(params, run.get("outputs") or {})]
     if decision.status is RunStatus.SUCCESS:
-        return _end(context, run, decision.status, None, None)
+        missing = outputs_missing(params, run.get("outputs") or {})
+        if result["ok"] and not missing:
+            return _end(context, run, decision.status, None, None)
+        return _end(context, run, RunStatus.FAILED, ErrorCode.OUTPUTS_UNAVAILABLE,
+                    outputs_unavailable_message(run, missing, None if result["ok"] else result["error"]))
     error = run.get("error")
     reported = error.get("message") if isinstance(error, dict) else None
     if decision.error_code in _STOPPED and reported:
@@ -191,7 +198,7 @@ def _submit(context: df.DurableOrchestrationContext, policy: PollPolicy, state: 
     for attempt in range(policy.polls_per_execution):
         if seconds is not None and (yield from _wait_or_cancel(context, cancel_event, seconds)):
             return None
-        submitted = yield from _call_retrying(context, "submit_run", payload)
+        submitted = yield from _call_retrying(context, policy, "submit_run", payload, state.start_deadline)
         if submitted.get("ok") or not submitted.get("busy"):
             return submitted
         wait = policy.first_interval if seconds is None else min(seconds * policy.growth, policy.max_interval)
@@ -205,23 +212,31 @@ def _submit(context: df.DurableOrchestrationContext, policy: PollPolicy, state: 
     return {"continueWaiting": seconds}
 
 
-def _call_retrying(context: df.DurableOrchestrationContext, activity: str,
-                   payload: dict[str, Any]) -> Generator[Any, Any, dict[str, Any]]:
-    """Call an activity that reports `{"ok", "transient", "retryAfter", "error"}`; retry transient failures.
+def _call_retrying(context: df.DurableOrchestrationContext, policy: PollPolicy, activity: str,
+                   payload: dict[str, Any], deadline: str | None = None) -> Generator[Any, Any, dict[str, Any]]:
+    """Call an activity that reports `{"ok", "transient", "retryAfter", "error", "refused"}`; retry transient
+    failures, and refused ones (a stray 401/403/404) within the confirm budget, on timers that
+    core.poll_policy.retry_wait caps by the platform's Retry-After and by `deadline` (ISO).
 
     A cancel raised meanwhile stays on the cancel waiter and is acted on after the call: a submit that
     failed transiently may still have made the remote job, which the next attempt finds and the loop then
     cancels, so nothing is left running.
     """
     result: dict[str, Any] = {}
-    for attempt in range(RETRY_ATTEMPTS):
+    refused_since = None
+    for attempt in range(policy.retry_attempts):
         try:
             result = yield context.call_activity(activity, payload)
         except Exception as exc:  # the activity itself crashed (a bug): not worth retrying
             return {"ok": False, "error": {"code": ErrorCode.SUBMIT_FAILED.value, "message": _first_line(exc)}}
-        if result.get("ok") or not result.get("transient"):
+        if result.get("ok") or not (result.get("transient") or result.get("refused")):
             return result
-        wait = max(min(RETRY_FIRST * 2**attempt, RETRY_CAP), float(result.get("retryAfter") or 0))
+        now = context.current_utc_datetime
+        refused_since = (refused_since or now) if result.get("refused") else None
+        wait = retry_wait(policy, attempt, result.get("retryAfter"), now, refused_since=refused_since,
+                          deadline=None if deadline is None else datetime.fromisoformat(deadline))
+        if wait is None:
+            return result
         yield _timer(context, wait)
     return result
 
@@ -276,11 +291,11 @@ def _keep_moment(context: df.DurableOrchestrationContext, run: dict[str, Any], m
         del moments[1]
 
 
-def _record_poll(run: dict[str, Any], state: PollState, seen: dict[str, Any]) -> None:
+def _record_poll(run: dict[str, Any], state: PollState, seen: dict[str, Any], ended: bool = False) -> None:
     run["polls"] = state.polls
     if not is_terminal(state.status):  # a terminal status is published by _end, once outputs are in
         run["status"] = state.status.value
-    if not seen.get("transient"):
+    if not seen.get("transient") and (ended or not seen.get("unconfirmed")):  # a stray answer is not shown
         run["remoteStatus"] = seen.get("remoteStatus")
         if seen.get("error"):
             run["error"] = {"code": seen.get("errorCode") or ErrorCode.REMOTE_FAILED.value, "message": seen["error"]}
@@ -289,9 +304,11 @@ def _record_poll(run: dict[str, Any], state: PollState, seen: dict[str, Any]) ->
         run["endedAt"] = seen["endedAt"]
 
 
-def _observation(seen: dict[str, Any]) -> StatusObservation | TransientError:
+def _observation(seen: dict[str, Any]) -> StatusObservation | TransientError | Unconfirmed:
     if seen.get("transient"):
         return TransientError(seen.get("retryAfter"))
+    if seen.get("unconfirmed"):
+        return Unconfirmed(ErrorCode(seen["errorCode"]), seen.get("retryAfter"))
     code = seen.get("errorCode")
     return StatusObservation(RunStatus(seen["status"]), seen.get("remoteStatus"), seen.get("retryAfter"),
                              ErrorCode(code) if code else None)

@@ -34,11 +34,14 @@ class RemoteState:
     ended_at: str | None = None
     error: str | None = None
     error_code: ErrorCode | None = None  # on an active status: cancel with this code (see core.poll_policy)
+    confirmed: bool = True  # False: one answer that may be stray (a 404), believed only once it holds
 
     @classmethod
     def vanished(cls, what: str) -> RemoteState:
-        """The remote run is gone (404 on the platform): the run ends Failed with code NotFound."""
-        return cls(RunStatus.FAILED, None, error=f"{what} not found.", error_code=ErrorCode.NOT_FOUND)
+        """The remote run is not found (404 on the platform): the run ends Failed with code NotFound once
+        that answer holds (core.poll_policy confirm_budget); one 404 during a deployment is not the end."""
+        return cls(RunStatus.FAILED, None, error=f"{what} not found.", error_code=ErrorCode.NOT_FOUND,
+                   confirmed=False)
 
 
 @dataclass(frozen=True)
