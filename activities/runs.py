@@ -20,6 +20,9 @@ from platforms.http import ErrorKind, PlatformError
 from platforms.registry import client_for, get_connection
 
 log = logging.getLogger("runbridge.activities")
+# 401/403/404: a platform mid-deployment or a lagging replica sends them once; the orchestrator believes
+# them only once they hold (core.poll_policy confirm_budget), and reconciles before each new submit.
+REFUSALS = (ErrorKind.AUTH, ErrorKind.NOT_FOUND)
 bp = df.Blueprint()
 
 
@@ -51,9 +54,11 @@ def submit_run(payload: dict[str, Any]) -> dict[str, Any]:
     try:
         submitted = _client(request).submit(request, request.run_id or "")
     except ValidationError as exc:
-        return {"ok": False, "error": _error("InvalidParameter", str(exc))}
+        # the starter checked the job exists: "not found" now may be one stray 404, so it is asked again
+        return {"ok": False, "refused": exc.code == ErrorCode.NOT_FOUND.value,
+                "error": _error("InvalidParameter", str(exc))}
     except PlatformError as exc:
-        return _failure(exc)
+        return {**_failure(exc), "refused": exc.kind in REFUSALS}
     return {"ok": True, "remoteRunId": submitted.remote_run_id, "monitorUrl": submitted.monitor_url,
             "remoteStatus": submitted.remote_status, "outputs": dict(submitted.outputs)}
 
@@ -67,7 +72,7 @@ def poll_run(payload: dict[str, Any]) -> dict[str, Any]:
     except PlatformError as exc:
         if exc.transient:
             return {"transient": True, "retryAfter": exc.retry_after, "error": str(exc)}
-        if exc.kind in (ErrorKind.AUTH, ErrorKind.NOT_FOUND):  # about a job this run made: maybe stray
+        if exc.kind in REFUSALS:  # about a job this run made: maybe stray
             return {"unconfirmed": True, "errorCode": _platform_code(exc), "error": str(exc)}
         return {"status": "Failed", "remoteStatus": None, "errorCode": _platform_code(exc), "error": str(exc)}
     if not state.confirmed:
@@ -84,7 +89,9 @@ def cancel_run(payload: dict[str, Any]) -> dict[str, Any]:
     try:
         _client(request).cancel(payload["remoteRunId"])
     except PlatformError as exc:
-        return {"ok": False, "transient": exc.transient, "error": str(exc)}
+        # a refusal (401/403/404) may be stray too: the cancel is sent again at the next poll, within the
+        # cancel budget, so one stray answer never leaves the job running
+        return {"ok": False, "transient": exc.transient or exc.kind in REFUSALS, "error": str(exc)}
     return {"ok": True}
 
 
@@ -96,7 +103,7 @@ def read_outputs(payload: dict[str, Any]) -> dict[str, Any]:
         outputs = _client(request).outputs(payload["remoteRunId"], request)
     except PlatformError as exc:
         # refused (401/403/404) about a job this run made: maybe stray, so tried again for a while
-        return {**_failure(exc), "refused": exc.kind in (ErrorKind.AUTH, ErrorKind.NOT_FOUND)}
+        return {**_failure(exc), "refused": exc.kind in REFUSALS}
     return {"ok": True, "outputs": dict(outputs)}
 
 

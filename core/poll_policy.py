@@ -324,7 +324,9 @@ def _wait(
     base = policy.interval(state.attempt, running_for)
     seconds = base * (1 - policy.jitter * _unit(seed))
     until = (_next_deadline(policy, state) - now).total_seconds()
-    seconds = max(min(seconds, until), MIN_WAIT, _hint(retry_after, policy.retry_after_cap))
+    # Retry-After wins over the backoff, never over the next deadline (a start, run, unknown, cancel or
+    # confirm budget that ends): an absurd hint must not carry a run past its budget.
+    seconds = max(min(max(seconds, _hint(retry_after, policy.retry_after_cap)), until), MIN_WAIT)
     if policy.grown(state.attempt) < policy.ceiling:
         state = replace(state, attempt=state.attempt + 1)
     if state.polls % policy.polls_per_execution == 0:

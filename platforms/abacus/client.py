@@ -106,7 +106,7 @@ class AbacusClient:
         self._secret = secret
         self._clock = clock
         self.dashboard = (connection.settings.get("dashboardEndpoint") or DASHBOARD).rstrip("/")
-        self._pipelines: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._pipelines: dict[str, tuple[float, dict[str, Any]]] = {}
         self._listed: tuple[float, list[dict[str, Any]]] | None = None
         self._claims: OrderedDict[str, str] = OrderedDict()  # pipeline version id -> run id
         self._lock = threading.Lock()
@@ -134,6 +134,8 @@ class AbacusClient:
         if cached and self._clock() - cached[0] < PIPELINE_CACHE_SECONDS:
             return cached[1]
         found = self.pipeline(pipeline_id)
+        if found is None:  # a "not found" is never kept: it may be one stray 404
+            return None
         self._pipelines[pipeline_id] = (self._clock(), found)
         while len(self._pipelines) > MAX_CACHED_PIPELINES:
             self._pipelines.pop(next(iter(self._pipelines)))
@@ -262,8 +264,14 @@ class AbacusClient:
         for summary in page:
             calls += 0 if self._is_cached(summary["pipelineId"]) else 1
             described = self._cached_pipeline(summary["pipelineId"])
-            if described is not None:  # deleted since it was listed
-                jobs.append(self._job_info({**summary, **described}))
+            if described is None:
+                # listed, then "not found": one stray 404, or deleted since. Either way this page would be
+                # wrong: the caller asks again (a transient error) and the list is read afresh.
+                self._listed = None
+                raise PlatformError(ErrorKind.TRANSIENT, f"Pipeline {summary['pipelineId']} was listed but not "
+                                    "found when described; ask again.", code="ListChanged",
+                                    operation="describePipeline")
+            jobs.append(self._job_info({**summary, **described}))
         end = offset + len(page)
         return JobsPage(jobs, str(end) if end < len(pipelines) else None, calls)
 

@@ -77,7 +77,8 @@ class AzureMLClient:
         if cached and self._clock() - cached[0] < TEMPLATE_CACHE_SECONDS:
             return cached[1]
         job = self.get_job(name)
-        self._templates[name] = (self._clock(), job)
+        if job is not None:  # a "not found" is never kept: it may be one stray 404
+            self._templates[name] = (self._clock(), job)
         return job
 
     # ---- verbs -------------------------------------------------------------------------------
@@ -119,8 +120,8 @@ class AzureMLClient:
 
     def probe(self) -> None:
         """One page of the workspace's pipeline jobs: needs the same read permission runs need."""
-        self.arm.request("GET", f"{self.workspace_path}/jobs", operation="Jobs_List",
-                         params={"api-version": API_VERSION, "jobType": "Pipeline"})
+        self.arm.request_json("GET", f"{self.workspace_path}/jobs", operation="Jobs_List",
+                              params={"api-version": API_VERSION, "jobType": "Pipeline"})
 
     def get_state(self, remote_run_id: str) -> RemoteState:
         job = self.get_job(remote_run_id)
@@ -139,8 +140,10 @@ class AzureMLClient:
                          params={"api-version": API_VERSION})
 
     def outputs(self, remote_run_id: str, request: RunRequest) -> dict[str, str]:
-        """Each declared pipeline output's location (§2.4: there is no result value, only a uri)."""
-        job = self.get_job(remote_run_id) or {}
+        """Each declared pipeline output's location (§2.4: there is no result value, only a uri). The job is
+        this run's own: a 404 is a PlatformError (maybe stray, the caller asks again), never "no outputs"."""
+        job = self.arm.request_json("GET", self._job_path(remote_run_id), operation="Jobs_Get",
+                                    params={"api-version": API_VERSION})
         found: dict[str, str] = {}
         for name, output in ((job.get("properties") or {}).get("outputs") or {}).items():
             value = output.get("uri") or output.get("assetName") or output.get("value")
