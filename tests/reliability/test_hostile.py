@@ -256,3 +256,20 @@ def format_table(table: dict[str, dict[str, dict[str, str]]]) -> str:
             else:
                 lines.append(f"| {platform} | {call} | " + " | ".join(outcomes[k] for k in kinds) + " |")
     return "\n".join(lines)
+
+
+def test_outputs_that_cannot_be_read_end_the_run_failed_saying_where_they_are(stack):
+    """Foundry `GET .../messages` refusing (403) or failing (500) for good: the remote run succeeded, the run
+    is not Success without its `response`; it ends Failed OutputsUnavailable naming the job and its link."""
+    server = stack.simulation.servers["foundry_agents"]
+    for index, kind in enumerate((FaultKind.STRAY_403, FaultKind.SERVER_ERROR, FaultKind.GATEWAY_200)):
+        server.faults.script(Fault(kind, "listMessages", times=1000))
+        run_id = f"outputs-unreadable-{index}"
+        assert stack.post_run(request_for("agent-echo", run_id)).status_code == 202
+        run = stack.wait_run(run_id, timeout=60)
+        server.faults.clear()
+        assert (run["status"], run["error"]["code"], run["remoteStatus"]) == ("Failed", "OutputsUnavailable",
+                                                                               "completed")
+        message = run["error"]["message"]
+        assert "succeeded" in message and run["remoteRunId"] in message and run["monitorUrl"] in message
+        assert "response" not in run["outputs"]
