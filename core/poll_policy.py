@@ -16,6 +16,11 @@ The loop, as the orchestrator runs it:
 5. `Finish(status, error_code)`: read outputs, return the run status;
 6. a cancel event: `request_cancel(...)`, then carry out its decision.
 
+A poll that failed is a `TransientError` (counted against transient_budget), or `Unconfirmed`: a 401/403/404
+about the run's own job, which a platform mid-deployment sends once; it ends the run only when such answers
+hold for confirm_budget, and any status seen meanwhile forgets it. `retry_wait` is the same kind of rule for
+a submit or an outputs read that failed.
+
 Deadlines are absolute ISO times, fixed once and carried in the state through continue-as-new: the start
 deadline at submit (startTimeout), the run deadline at the first Running (timeout). A run that never ran
 stays under its start deadline whatever it reports (Unknown included). A first Running seen only after the
