@@ -46,7 +46,8 @@ def test_a_later_steps_input_the_template_does_not_declare_is_400(stack):
 
 def test_an_azure_ml_uri_bound_into_an_abacus_integer_is_400(stack):
     abacus = {"name": "retrain", "jobType": "abacus_pipeline", "connection": "abacus-sim", "job": "simtrain01",
-              "parameters": [{"name": "epochs", "direction": "Input", "value": {"from": "prepare", "output": "model_uri"}}]}
+              "parameters": [{"name": "epochs", "direction": "Input",
+                              "value": {"from": "prepare", "output": "model_uri"}}]}
     response = _post(stack, [_train("prepare"), abacus])
     assert response.status_code == 400, response.text
     error = response.json()["error"]

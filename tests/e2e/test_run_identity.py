@@ -33,7 +33,7 @@ def test_fifty_concurrent_starts_of_one_run_id_make_one_run(stack):
     created = [i for i, a in enumerate(answers) if a.status_code == 202]
     assert len(created) == 1, [a.status_code for a in answers]
     winner = bodies[created[0]]
-    for body, answer in zip(bodies, answers):
+    for body, answer in zip(bodies, answers, strict=True):
         if answer.status_code == 202:
             continue
         same = body == winner

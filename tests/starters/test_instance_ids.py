@@ -63,7 +63,7 @@ def test_of_fifty_racing_starts_exactly_one_creates_and_the_others_see_it_or_con
     created = [o for o in outcomes if not isinstance(o, Exception) and o.created]
     assert len(created) == 1
     winner = json.loads(created[0].instance["input"])["request"]
-    for request, outcome in zip(requests, outcomes):
+    for request, outcome in zip(requests, outcomes, strict=True):
         if request == winner:
             assert not isinstance(outcome, Exception)
         else:
