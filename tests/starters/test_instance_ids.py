@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -46,6 +48,12 @@ class TaskHub:
         return instance_id
 
 
+def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run on a loop of its own thread: a browser test earlier in the session may leave a loop running here."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
 def _same(request: dict[str, Any]):
     return lambda instance: json.loads(instance["input"])["request"] == request
 
@@ -59,7 +67,7 @@ def test_of_fifty_racing_starts_exactly_one_creates_and_the_others_see_it_or_con
         starts = [claim(hub, "run_job", "dup", {"request": r}, _same(r)) for r in requests]
         return await asyncio.gather(*starts, return_exceptions=True)
 
-    outcomes = asyncio.run(race())
+    outcomes = _run(race())
     created = [o for o in outcomes if not isinstance(o, Exception) and o.created]
     assert len(created) == 1
     winner = json.loads(created[0].instance["input"])["request"]
@@ -75,5 +83,5 @@ def test_an_id_held_by_another_orchestrator_is_taken_even_with_the_same_input():
     hub.instances["x"] = {"name": "run_chain", "instanceId": "x", "input": json.dumps({"request": {"job": "a"}}),
                           "runtimeStatus": "Completed"}
     with pytest.raises(IdTaken):
-        asyncio.run(claim(hub, "run_job", "x", {"request": {"job": "a"}}, _same({"job": "a"})))
+        _run(claim(hub, "run_job", "x", {"request": {"job": "a"}}, _same({"job": "a"})))
     assert hub.instances["x"]["name"] == "run_chain"
