@@ -48,13 +48,17 @@ def hint_for(connection: Connection, error: PlatformError) -> str:
     return OTHER_HINTS.get(error.kind, OTHER_HINTS[ErrorKind.PERMANENT])
 
 
-def platform_error_response(connection: Connection, error: PlatformError, field: str = "connection"
-                            ) -> func.HttpResponse:
-    """The answer to a call the platform refused or failed: 502 (504 when it may pass), naming the
-    connection, with the hint a connection test gives. An auth failure has the code AuthenticationFailed."""
-    status = 504 if error.transient else 502
+def platform_error_body(connection: Connection, error: PlatformError, field: str = "connection"
+                        ) -> dict[str, dict[str, str]]:
+    """`{"error": {code, message, field, connection, hint}}` for a call the platform refused or failed,
+    naming the connection, with the hint a connection test gives. An auth failure is AuthenticationFailed."""
     code = AUTHENTICATION_FAILED if error.kind == ErrorKind.AUTH else error.code
     verb = "could not authenticate" if error.kind == ErrorKind.AUTH else "failed"
-    body = {"code": code, "message": f"Connection {connection.name} {verb}: {error.message}", "field": field,
-            "connection": connection.name, "hint": hint_for(connection, error)}
-    return json_response(status, {"error": body})
+    return {"error": {"code": code, "message": f"Connection {connection.name} {verb}: {error.message}",
+                      "field": field, "connection": connection.name, "hint": hint_for(connection, error)}}
+
+
+def platform_error_response(connection: Connection, error: PlatformError, field: str = "connection"
+                            ) -> func.HttpResponse:
+    """The HTTP answer for `platform_error_body`: 502, or 504 when the platform may answer later."""
+    return json_response(504 if error.transient else 502, platform_error_body(connection, error, field))

@@ -25,7 +25,7 @@ from core.status import RunStatus
 from core.timeline import timeline_from_events
 from platforms.http import PlatformError
 from platforms.registry import get_connection
-from starters.instance_ids import IdTaken, StartFailed
+from starters.instance_ids import StartFailed
 from starters.platform_errors import platform_error_response
 from starters.responses import (
     PayloadTooLarge,
@@ -74,11 +74,8 @@ async def api_start_run(req: func.HttpRequest, client: df.DurableOrchestrationCl
         return await _dry_run(request)
     try:
         started = await start_run(client, request)
-    except RunConflict:
-        return error_response(409, "Conflict", "runId is already used by a different run request.", "runId")
-    except IdTaken:
-        return error_response(409, "Conflict", "runId is already the id of a chain or of one of its steps.",
-                              "runId")
+    except RunConflict as exc:
+        return error_response(409, "Conflict", f"{exc}.", "runId")
     except ValidationError as exc:
         return validation_response(exc)
     except PlatformError as exc:

@@ -36,10 +36,10 @@ LIVE = ("Pending", "Running", "ContinuedAsNew", "Suspended")
 
 
 class RunConflict(ValidationError):
-    """The runId already names a run started from a different request."""
+    """The runId already names a run started from a different request, or a chain or a chain's step."""
 
-    def __init__(self) -> None:
-        super().__init__("runId", "is already used by a different run request", ErrorCode.CONFLICT)
+    def __init__(self, reason: str = "is already used by a different run request") -> None:
+        super().__init__("runId", reason, ErrorCode.CONFLICT)
 
 
 class TaskHubUnavailable(Exception):
@@ -125,26 +125,25 @@ async def start_run(client: df.DurableOrchestrationClient, request: RunRequest) 
 
     Checks before any run exists: the id is free (or names this very run), it is not a chain's nor one of
     a chain's steps, and the platform takes the request. Atomic among concurrent starts of one id
-    (starters.instance_ids). Raises RunConflict when the id names a run of a different request,
-    IdTaken when it names a chain, ValidationError when the platform refuses the request (a job that
-    does not exist...), PlatformError when the platform refuses the connection (its credential, its key),
+    (starters.instance_ids). Raises RunConflict when the id names a run of a different request, a chain
+    or a chain's step; ValidationError when the platform refuses the request (a job that does not
+    exist...); PlatformError when the platform refuses the connection (its credential, its key);
     StartFailed when the task hub did not take it.
     """
     run_id = request.run_id
     if not run_id:
         raise ValueError("start_run needs a request with its run id chosen")
     orchestrator = registered_job_types()[request.job_type].orchestrator
-    existing = await read_instance(client, run_id)
-    if existing is None:
-        await _refuse_chain_step(client, run_id)
-        await asyncio.to_thread(check_on_platform, request)
     try:
+        if await read_instance(client, run_id) is None:
+            await _refuse_chain_step(client, run_id)
+            await asyncio.to_thread(check_on_platform, request)
         claimed = await claim(client, orchestrator, run_id, {"request": request.to_dict()},
                               lambda instance: stored_request(instance) == request.to_dict())
     except IdTaken as exc:
         if job_type_for_orchestrator(exc.orchestrator) is not None:
             raise RunConflict() from None
-        raise
+        raise RunConflict("is already the id of a chain or of one of its steps") from None
     return Started(request, claimed.instance, created=claimed.created)
 
 
