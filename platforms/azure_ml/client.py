@@ -217,10 +217,12 @@ def _check_against_template(request: RunRequest, job: Mapping[str, Any] | None, 
         raise ValidationError("job", "is not a pipeline job (jobType must be Pipeline)")
     declared = props.get("inputs") or {}
     for index, parameter in enumerate(request.parameters):
-        if not parameter.direction.sends or parameter.value is None:
+        if not parameter.direction.sends or (parameter.value is None and parameter.name not in request.given_later):
             continue
         if parameter.name not in declared:
             raise ValidationError(f"parameters[{index}].name", f"is not an input of template {request.job}")
+        if parameter.value is None:  # given later by a chain binding: its value is checked when it is known
+            continue
         problem = literal_problem(parameter.value)
         if problem:
             raise ValidationError(f"parameters[{index}].value", problem)

@@ -64,3 +64,12 @@ def test_a_bound_message_counts_as_given_and_the_start_answer_has_its_created_at
     chain = requests.get(f"{stack.api}/chains/talk-2", timeout=10).json()
     assert chain["status"] == "Success", chain
     assert chain["steps"][1]["outputs"]["response"].startswith("You said: You said: hello")
+
+
+def test_a_binding_onto_an_input_the_template_does_not_declare_is_400(stack):
+    second = _train("second")
+    second["parameters"].append({"name": "no_such_input", "direction": "Input",
+                                 "value": {"from": "first", "output": "model_uri"}})
+    response = _post(stack, [_train("first"), second])
+    assert response.status_code == 400 and response.json()["error"]["field"] == "steps[1].parameters[1].name"
+    _nothing_ran(stack)
