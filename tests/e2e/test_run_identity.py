@@ -87,3 +87,22 @@ def test_a_run_never_takes_a_chains_id_nor_one_of_its_steps(stack):
     stack.host.wait_for("later", 60)
     assert requests.get(f"{stack.api}/chains/ch", timeout=10).json() == chain
     assert requests.get(f"{stack.api}/chains/later", timeout=10).json()["status"] == "Success"
+
+
+def test_concurrent_starts_of_one_chain_id_make_one_chain_and_a_concurrent_run_of_that_id_none(stack):
+    def start(i: int) -> requests.Response:
+        if i % 5 == 4:  # a run racing for the chain's id
+            return stack.post_run(train_request("race"))
+        return _chain(stack, "race", "a", "b") if i % 2 == 0 else _chain(stack, "race", "other")
+
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(start, range(20)))
+    created = [a for a in answers if a.status_code == 202]
+    assert len(created) == 1, [a.status_code for a in answers]
+    assert all(a.status_code in (200, 409) for a in answers if a is not created[0])
+    kind = stack.host.get("race").name
+    stack.host.wait_for("race", 60)
+    if kind == "run_chain":
+        assert requests.get(f"{stack.api}/chains/race", timeout=10).json()["status"] == "Success"
+    else:
+        assert stack.get_run("race")["status"] == "Success"
