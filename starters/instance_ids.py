@@ -29,6 +29,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import azure.durable_functions as df
@@ -99,9 +100,10 @@ async def claim(client: df.DurableOrchestrationClient, orchestrator: str, instan
         if refused:
             log.warning("the task hub refused to start %s and has no instance of that id", instance_id)
             raise StartFailed(instance_id)
-        # Accepted, but not yet readable: this start's own.
+        # Accepted, but not yet readable: this start's own, created about now.
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         return Claimed({"instanceId": instance_id, "name": orchestrator, "input": {**payload, CLAIM: token},
-                        "runtimeStatus": "Pending"}, created=True)
+                        "runtimeStatus": "Pending", "createdTime": now, "lastUpdatedTime": now}, created=True)
     if not refused and input_of(instance).get(CLAIM) == token:
         return Claimed(instance, created=True)
     return _held(instance, orchestrator, same)
