@@ -18,7 +18,7 @@ from core.payloads import decode_json_text
 from orchestrators.chain import CANCEL_EVENT, CHAIN_ORCHESTRATOR, new_chain_record
 from platforms.registry import connections, get_connection
 from starters.chain_checks import StepRefused, check_chain
-from starters.instance_ids import IdTaken, StartFailed, claim, read_instance
+from starters.instance_ids import IdTaken, StartFailed, chain_with_step_id, claim, read_instance
 from starters.platform_errors import platform_error_response
 from starters.responses import (
     PayloadTooLarge,
@@ -104,7 +104,11 @@ async def api_start_chain(req: func.HttpRequest, client: df.DurableOrchestration
 
 async def _check_before_start(client: df.DurableOrchestrationClient, chain: ChainRequest
                               ) -> func.HttpResponse | None:
-    """The answer refusing the chain, or None when every step's run id is free and every step can run."""
+    """The answer refusing the chain, or None when its id and every step's run id are free and every step
+    can run."""
+    if await chain_with_step_id(client, chain.chain_id or "") is not None:
+        return error_response(409, "Conflict", "chainId is already the run id of another chain's step.",
+                              "chainId")
     for index, step in enumerate(chain.steps):
         run_id = step_run_id(chain.chain_id or "", step.name)
         if await read_instance(client, run_id) is not None:

@@ -34,7 +34,9 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from core.chains import STEP_NAME
 from core.payloads import decode_json_text
+from orchestrators.chain import CHAIN_ORCHESTRATOR
 
 log = logging.getLogger("runbridge.start")
 CLAIM = "claim"  # the input key holding the start's token (extra keys are ignored by the orchestrators)
@@ -70,6 +72,21 @@ async def read_instance(client: df.DurableOrchestrationClient, instance_id: str)
     if not status or not status.name:
         return None
     return status.to_json()
+
+
+async def chain_with_step_id(client: df.DurableOrchestrationClient, instance_id: str) -> dict[str, Any] | None:
+    """The chain whose step gets `instance_id` as its run id (`<chainId>-<step>`, run yet or not), or None.
+
+    Step names have no '-', so the chain id is what comes before the last one.
+    """
+    chain_id, _, step = instance_id.rpartition("-")
+    if not chain_id or not STEP_NAME.fullmatch(step):
+        return None
+    chain = await read_instance(client, chain_id)
+    if chain is None or chain.get("name") != CHAIN_ORCHESTRATOR:
+        return None
+    steps = (input_of(chain).get("chain") or {}).get("steps") or []
+    return chain if any(isinstance(s, dict) and s.get("name") == step for s in steps) else None
 
 
 def input_of(instance: dict[str, Any]) -> dict[str, Any]:

@@ -17,17 +17,15 @@ from typing import Any
 import azure.durable_functions as df
 import requests
 
-from core.chains import STEP_NAME
 from core.errors import ValidationError
 from core.job_types import job_type_for_orchestrator, registered_job_types
 from core.payloads import decode_json_text
 from core.run_record import run_from_instance
 from core.run_request import RUN_ID, RunRequest, parse_run_request
 from core.status import TERMINAL, ErrorCode, RunStatus
-from orchestrators.chain import CHAIN_ORCHESTRATOR
 from platforms.http import PlatformError
 from platforms.registry import client_for, connections, get_connection
-from starters.instance_ids import IdTaken, claim, input_of, read_instance
+from starters.instance_ids import IdTaken, chain_with_step_id, claim, read_instance
 
 log = logging.getLogger("runbridge.start")
 CANCEL_EVENT = "cancel"
@@ -136,7 +134,9 @@ async def start_run(client: df.DurableOrchestrationClient, request: RunRequest) 
     orchestrator = registered_job_types()[request.job_type].orchestrator
     try:
         if await read_instance(client, run_id) is None:
-            await _refuse_chain_step(client, run_id)
+            chain = await chain_with_step_id(client, run_id)
+            if chain is not None:
+                raise IdTaken(chain)
             await asyncio.to_thread(check_on_platform, request)
         claimed = await claim(client, orchestrator, run_id, {"request": request.to_dict()},
                               lambda instance: stored_request(instance) == request.to_dict())
@@ -145,22 +145,6 @@ async def start_run(client: df.DurableOrchestrationClient, request: RunRequest) 
             raise RunConflict() from None
         raise RunConflict("is already the id of a chain or of one of its steps") from None
     return Started(request, claimed.instance, created=claimed.created)
-
-
-async def _refuse_chain_step(client: df.DurableOrchestrationClient, run_id: str) -> None:
-    """IdTaken when `run_id` is the run id a chain gives one of its steps (`<chainId>-<step>`), run yet or not.
-
-    Step names have no '-', so the chain id is what comes before the last one.
-    """
-    chain_id, _, step = run_id.rpartition("-")
-    if not chain_id or not STEP_NAME.fullmatch(step):
-        return
-    chain = await read_instance(client, chain_id)
-    if chain is None or chain.get("name") != CHAIN_ORCHESTRATOR:
-        return
-    steps = (input_of(chain).get("chain") or {}).get("steps") or []
-    if any(isinstance(s, dict) and s.get("name") == step for s in steps):
-        raise IdTaken(chain)
 
 
 def check_on_platform(request: RunRequest) -> None:

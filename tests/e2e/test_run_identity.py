@@ -84,6 +84,8 @@ def test_a_run_never_takes_a_chains_id_nor_one_of_its_steps(stack):
     assert live.status_code == 202
     refused = stack.post_run(train_request("later-second"))
     assert refused.status_code == 409 and _error(refused)["field"] == "runId"
+    refused = _chain(stack, "later-second", "x")
+    assert refused.status_code == 409 and _error(refused)["field"] == "chainId"
     stack.host.wait_for("later", 60)
     assert requests.get(f"{stack.api}/chains/ch", timeout=10).json() == chain
     assert requests.get(f"{stack.api}/chains/later", timeout=10).json()["status"] == "Success"
