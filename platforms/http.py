@@ -176,25 +176,19 @@ def read_json(response: requests.Response, operation: str) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
-        body = None
-    if isinstance(body, dict):
-        return body
-    kind = _content_kind(response)
-    if kind is None:
+        kind = _not_json(response)
+    else:
+        if isinstance(body, dict):
+            return body
         kind = f"JSON that is not an object ({type(body).__name__})"
     raise PlatformError(ErrorKind.TRANSIENT, f"The platform answered HTTP {response.status_code} with {kind} "
                         "where a JSON object was expected (a gateway or a cut answer).", code="InvalidResponse",
                         http_status=response.status_code, operation=operation)
 
 
-def _content_kind(response: requests.Response) -> str | None:
-    """What a body that is no JSON object is, in words; None when it is JSON after all."""
+def _not_json(response: requests.Response) -> str:
+    """What a body that does not parse as JSON is, in words (never its text: it may be a whole page)."""
     content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-    try:
-        response.json()
-        return None
-    except ValueError:
-        pass
     if not response.content:
         return "an empty body"
     if "html" in content_type or response.content.lstrip()[:1] == b"<":

@@ -225,6 +225,8 @@ def test_a_broken_body_on_a_get_is_retried_when_the_policy_allows_reads(server):
     ({"Content-Type": "application/json"}, b'{"name": "job-1", "properties": {"sta'),  # cut, length matching
     ({"Content-Type": "text/plain"}, b"OK"),
     ({}, b""),
+    ({"Content-Type": "application/json"}, b'"OK"'),  # JSON, but not the object every platform answers with
+    ({"Content-Type": "application/json"}, b"[]"),
 ])
 def test_an_answer_that_is_not_json_where_json_was_expected_is_transient(server, headers, body):
     _Script.script = [(200, headers, body)]
