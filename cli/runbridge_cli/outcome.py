@@ -13,20 +13,24 @@ class ExitCode(IntEnum):
     SUCCESS = 0  # the run ended Success (or a command that starts or reads something did it)
     FAILED = 1  # the run ended Failed
     CANCELLED = 2  # the run ended Cancelled, or was cancelled on a signal (the cancel was sent)
-    GAVE_UP = 3  # the wait gave up (--max-wait, --detach-on-interrupt), or the run ended Unknown
+    # The wait gave up (--max-wait, --detach-on-interrupt), or the run is in no ended status when the command
+    # stops (`status` of a live run, Unknown included: runbridge never ends a run Unknown, it cancels one
+    # stuck there past its budget and ends it Failed).
+    GAVE_UP = 3
     REFUSED = 4  # the request was refused: a 4xx from runbridge (its error printed), or a bad command line
     UNREACHABLE = 5  # runbridge could not be reached, or answered 5xx, after retries
 
 
-# What a run (or chain) that has ended says; "NotRun" is a chain step the chain never started.
+# The statuses of a run (or chain) that has ended. Not `endedAt`: a run can carry the remote job's end time
+# while runbridge still reads its outputs (Running, remote Completed).
 ENDED = {"Success": ExitCode.SUCCESS, "Failed": ExitCode.FAILED, "Cancelled": ExitCode.CANCELLED}
 
 
 def has_ended(record: Mapping[str, Any]) -> bool:
-    """True once the run or chain is over: an ended status, or an end time whatever the status says."""
-    return record.get("status") in ENDED or bool(record.get("endedAt"))
+    """True once the run or chain is over: its status is an ended one."""
+    return record.get("status") in ENDED
 
 
 def exit_code_for(record: Mapping[str, Any]) -> ExitCode:
-    """The exit code for a record: its ended status, or GAVE_UP while it is live or ended in no known status."""
+    """The exit code for a record: its ended status, or GAVE_UP while it is live."""
     return ENDED.get(str(record.get("status")), ExitCode.GAVE_UP)
