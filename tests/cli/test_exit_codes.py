@@ -77,8 +77,11 @@ def test_following_backs_off_like_the_apps_poll_policy_and_honours_retry_after(c
     assert result.code == ExitCode.GAVE_UP
     sleeps = result.clock.sleeps
     assert sleeps[0] == 5  # the start's 202 says Retry-After: 5, over the first interval of 1 s
-    for unchanged, wait in enumerate(sleeps[1:-1], 1):  # then 1.5, 2.25... up to 20, less up to 20% jitter
+    unchanged = 0  # then 1, 1.5, 2.25... up to 20, less up to 20% jitter, from 1 again after a change
+    for wait in sleeps[1:-1]:
+        unchanged = 0 if wait <= 1 else unchanged + 1
         assert 0.8 * min(20, 1.5 ** unchanged) <= wait <= min(20, 1.5 ** unchanged), sleeps
+    assert sum(wait <= 1 for wait in sleeps) <= 2 and max(sleeps) > 16  # the remote Queued: one change at most
     assert sum(sleeps) == pytest.approx(300) and len(sleeps) < 25  # the last wait ends at --max-wait
     stack.resume()
 
