@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 import requests
+
 from runbridge_cli import commands
 from runbridge_cli.api import Api
 from runbridge_cli.outcome import ExitCode

@@ -11,6 +11,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
 from runbridge_cli.outcome import ExitCode
 
 from .conftest import FAST, run_cli

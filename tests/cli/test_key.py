@@ -3,6 +3,7 @@ from an option value (a process listing would show it; tests/cli/test_signals.py
 
 from __future__ import annotations
 
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -55,9 +56,9 @@ def test_a_key_on_the_command_line_is_refused_without_echoing_it():
 class _Echo(BaseHTTPRequestHandler):
     """A server that quotes the key back in its error: the command must still not print it."""
 
-    def do_GET(self) -> None:  # noqa: N802
-        body = ('{"error": {"code": "Denied", "message": "bad key %s", "field": "%s"}}'
-                % (self.headers.get("x-functions-key"), self.headers.get("x-functions-key"))).encode()
+    def do_GET(self) -> None:
+        given = self.headers.get("x-functions-key")
+        body = json.dumps({"error": {"code": "Denied", "message": f"bad key {given}", "field": given}}).encode()
         self.send_response(403)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
