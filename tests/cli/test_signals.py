@@ -4,6 +4,7 @@ once; --detach-on-interrupt leaves the run going. The key stays out of the proce
 
 from __future__ import annotations
 
+import json
 import signal
 from datetime import timedelta
 from pathlib import Path
@@ -71,3 +72,21 @@ def test_detach_on_interrupt_leaves_the_run_going_and_the_key_never_shows_in_the
         assert stack.sim_stats("azure_ml")["cancelsRequested"] == 0
     finally:
         keyed.stop()
+
+
+def test_sigterm_during_a_chain_cancels_the_chain_and_its_running_step(stack, cli_process, tmp_path):
+    step = {"jobType": "azureml_pipeline", "connection": "azureml-sim", "job": "long-pipeline"}
+    chain = tmp_path / "chain.json"
+    chain.write_text(json.dumps({"steps": [{**step, "name": "one"}, {**step, "name": "two"}]}))
+    stack.pause_at(timedelta(hours=1))
+    cli = cli_process("chain", str(chain), "--chain-id", "killed-chain", "--wait", *FAST,
+                      "--url", stack.front.base_url)
+    cli.wait_for_line("[one Running, two NotRun]")
+    cli.proc.send_signal(signal.SIGTERM)
+    cli.wait_for_line("cancel sent for chain killed-chain")
+    stack.resume()
+    code, _, err = cli.finish()
+    assert code == ExitCode.CANCELLED, err
+    assert "chain killed-chain: Cancelled" in err
+    stats = stack.sim_stats("azure_ml")
+    assert stats["remoteJobsCreated"] == 1 and stats["runningNow"] == 0
