@@ -10,7 +10,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -110,3 +113,34 @@ def cli_process():
         if process.proc.poll() is None:
             process.proc.kill()
             process.proc.wait(5)
+
+
+@contextmanager
+def stub_server(answer: Callable[[dict[str, str]], tuple[int, dict[str, str], bytes]]) -> Iterator[tuple[str, list]]:
+    """A loopback HTTP server that is not runbridge: `answer(request headers)` gives each answer. Yields its
+    URL and the list of request headers it received."""
+    received: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            received.append(headers)
+            status, extra, body = answer(headers)
+            self.send_response(status)
+            for name, value in {**extra, "Content-Length": str(len(body))}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", received
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 import re
 import socket
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from runbridge_cli.outcome import ExitCode
 
-from .conftest import FAST, run_cli
+from .conftest import FAST, run_cli, stub_server
 
 TRAIN = ["run", "azureml_pipeline", "azureml-sim", "train-pipeline", "-p", "learning_rate=0.05",
          "--output", "model_uri", "--output", "accuracy"]
@@ -115,33 +113,19 @@ def test_an_unreachable_runbridge_exits_5_after_retries_with_backoff():
     assert result.clock.sleeps == [1, 2, 4, 8, 16]
 
 
-class _Unavailable(BaseHTTPRequestHandler):
-    hits = 0
-
-    def do_GET(self) -> None:
-        type(self).hits += 1
-        body = b'{"error": {"code": "Busy", "message": "try later"}}'
-        self.send_response(503)
-        self.send_header("Retry-After", "7")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_a_5xx_is_retried_honouring_retry_after_then_exits_5():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        result = run_cli("connections", url=f"http://127.0.0.1:{server.server_address[1]}")
-    finally:
-        server.shutdown()
-        server.server_close()
+    body = json.dumps({"error": {"code": "Busy", "message": "try later"}}).encode()
+    with stub_server(lambda headers: (503, {"Retry-After": "7"}, body)) as (url, received):
+        result = run_cli("connections", url=url)
     assert result.code == ExitCode.UNREACHABLE
-    assert _Unavailable.hits == 6 and "HTTP 503" in result.err and "Busy" in result.err
+    assert len(received) == 6 and "HTTP 503" in result.err and "Busy" in result.err
     assert result.clock.sleeps == [7, 7, 7, 8, 16]  # Retry-After is a floor under the backoff
+
+
+def test_a_web_page_where_runbridge_should_be_exits_5_at_once():
+    with stub_server(lambda headers: (200, {"Content-Type": "text/html"}, b"<html>welcome</html>")) as (url, _):
+        result = run_cli("status", "x", url=url)
+    assert result.code == ExitCode.UNREACHABLE and "without a JSON object" in result.err
 
 
 def test_only_an_ended_status_ends_the_wait_not_an_end_time():

@@ -4,15 +4,13 @@ from an option value (a process listing would show it; tests/cli/test_signals.py
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from devhost.http_server import HttpFrontDoor
 from runbridge_cli.outcome import ExitCode
 
-from .conftest import run_cli
+from .conftest import run_cli, stub_server
 
 KEY = "k3y-0f-the-functi0n-app-DO-NOT-PRINT"
 
@@ -53,28 +51,13 @@ def test_a_key_on_the_command_line_is_refused_without_echoing_it():
         assert KEY not in result.err + result.out
 
 
-class _Echo(BaseHTTPRequestHandler):
-    """A server that quotes the key back in its error: the command must still not print it."""
-
-    def do_GET(self) -> None:
-        given = self.headers.get("x-functions-key")
-        body = json.dumps({"error": {"code": "Denied", "message": f"bad key {given}", "field": given}}).encode()
-        self.send_response(403)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_an_answer_that_quotes_the_key_is_printed_with_the_key_cut_out():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        result = run_cli("status", "x", url=f"http://127.0.0.1:{server.server_address[1]}",
-                         environ={"RUNBRIDGE_KEY": KEY})
-    finally:
-        server.shutdown()
-        server.server_close()
+    def quote_the_key(headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        given = headers.get("x-functions-key")
+        error = {"code": "Denied", "message": f"bad key {given}", "field": given}
+        return 403, {}, json.dumps({"error": error}).encode()
+
+    with stub_server(quote_the_key) as (url, received):
+        result = run_cli("status", "x", url=url, environ={"RUNBRIDGE_KEY": KEY})
+    assert received[0]["x-functions-key"] == KEY
     assert result.code == ExitCode.REFUSED and "bad key ***" in result.err and KEY not in result.err
