@@ -81,6 +81,14 @@ def _started(ctx: Context, target: Target, status: int) -> None:
     ctx.reporter.say(f"{target} {verb}")
 
 
+def _print_started(ctx: Context, target: Target, record: Mapping[str, Any], as_json: bool) -> None:
+    """Without --wait: the id on stdout (what a script captures), or the whole record with --json."""
+    if as_json:
+        ctx.reporter.json(record)
+    else:
+        ctx.reporter.result(target.id)
+
+
 def cmd_run(ctx: Context, args: argparse.Namespace) -> ExitCode:
     """runbridge run: start a run (or attach to the one this --run-id names); with --wait, follow it."""
     body = run_request(args)
@@ -88,7 +96,7 @@ def cmd_run(ctx: Context, args: argparse.Namespace) -> ExitCode:
     if not args.wait:
         answer = ctx.api.call("POST", "runs", body=body)
         _started(ctx, target, answer.status)
-        ctx.reporter.json(answer.body) if args.json else ctx.reporter.result(target.id)
+        _print_started(ctx, target, answer.body, args.json)
         return ExitCode.SUCCESS
     with ctx.interrupts() as interrupts:  # a signal during the start still cancels the run it started
         answer = ctx.api.call("POST", "runs", body=body)
@@ -211,7 +219,7 @@ def cmd_chain(ctx: Context, args: argparse.Namespace) -> ExitCode:
     if not args.wait:
         answer = ctx.api.call("POST", "chains", body=body)
         _started(ctx, target, answer.status)
-        ctx.reporter.json(answer.body) if args.json else ctx.reporter.result(target.id)
+        _print_started(ctx, target, answer.body, args.json)
         return ExitCode.SUCCESS
     with ctx.interrupts() as interrupts:
         answer = ctx.api.call("POST", "chains", body=body)
