@@ -3,6 +3,7 @@ nothing of the Functions app imported."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -41,3 +42,12 @@ def test_pip_installs_the_folder_with_requests_as_its_only_dependency_and_a_runb
     loaded = subprocess.run([sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True,
                             timeout=30, check=True)
     assert not APP_PACKAGES & set(json.loads(loaded.stdout))
+
+
+def test_the_modules_stay_within_the_python_the_package_declares():
+    """requires-python is 3.9 (older scheduler hosts): its syntax, and annotations never evaluated at run time."""
+    assert 'requires-python = ">=3.9"' in (CLI_ROOT / "pyproject.toml").read_text()
+    for module in (CLI_ROOT / "runbridge_cli").glob("*.py"):
+        source = module.read_text()
+        ast.parse(source, filename=str(module), feature_version=(3, 9))
+        assert "from __future__ import annotations" in source or "->" not in source, module.name
