@@ -62,9 +62,8 @@ def run_request(args: argparse.Namespace) -> dict[str, Any]:
 def follow_options(args: argparse.Namespace, cancel_already_sent: bool = False) -> FollowOptions:
     policy = FollowPolicy(first_interval=args.poll_interval, max_interval=max(args.poll_interval,
                                                                                 args.max_poll_interval))
-    return FollowOptions(max_wait=args.max_wait, cancel_grace=args.cancel_grace,
-                         detach_on_interrupt=args.detach_on_interrupt, cancel_already_sent=cancel_already_sent,
-                         policy=policy)
+    on_signal = {name: getattr(args, name) for name in ("cancel_grace", "detach_on_interrupt") if hasattr(args, name)}
+    return FollowOptions(max_wait=args.max_wait, cancel_already_sent=cancel_already_sent, policy=policy, **on_signal)
 
 
 def _outputs(record: Mapping[str, Any]) -> Mapping[str, Any]:
