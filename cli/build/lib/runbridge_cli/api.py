@@ -44,7 +44,7 @@ class Answer:
     """A 2xx answer: status code, JSON body, and the Retry-After hint in seconds if any."""
 
     status: int
-    body: Any
+    body: dict[str, Any]
     retry_after: float | None = None
 
 
@@ -82,8 +82,11 @@ class Api:
                 problem = f"{type(exc).__name__} on {method} {url}"
             else:
                 if response.status_code < 300:
-                    return Answer(response.status_code, _json(response),
-                                  parse_retry_after(response.headers.get("Retry-After")))
+                    body = _json(response)
+                    if not isinstance(body, dict):  # a web page or a proxy's answer: not runbridge's API
+                        raise Unreachable(self.scrub(f"{method} {url} answered {response.status_code} without "
+                                                     "a JSON object: is --url runbridge's address?"))
+                    return Answer(response.status_code, body, parse_retry_after(response.headers.get("Retry-After")))
                 if response.status_code not in RETRIED_STATUSES:
                     raise self._refused(response)
                 problem = f"HTTP {response.status_code} on {method} {url}{_detail(response)}"

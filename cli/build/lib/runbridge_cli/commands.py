@@ -62,9 +62,8 @@ def run_request(args: argparse.Namespace) -> dict[str, Any]:
 def follow_options(args: argparse.Namespace, cancel_already_sent: bool = False) -> FollowOptions:
     policy = FollowPolicy(first_interval=args.poll_interval, max_interval=max(args.poll_interval,
                                                                                 args.max_poll_interval))
-    return FollowOptions(max_wait=args.max_wait, cancel_grace=args.cancel_grace,
-                         detach_on_interrupt=args.detach_on_interrupt, cancel_already_sent=cancel_already_sent,
-                         policy=policy)
+    on_signal = {name: getattr(args, name) for name in ("cancel_grace", "detach_on_interrupt") if hasattr(args, name)}
+    return FollowOptions(max_wait=args.max_wait, cancel_already_sent=cancel_already_sent, policy=policy, **on_signal)
 
 
 def _outputs(record: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -81,6 +80,14 @@ def _started(ctx: Context, target: Target, status: int) -> None:
     ctx.reporter.say(f"{target} {verb}")
 
 
+def _print_started(ctx: Context, target: Target, record: Mapping[str, Any], as_json: bool) -> None:
+    """Without --wait: the id on stdout (what a script captures), or the whole record with --json."""
+    if as_json:
+        ctx.reporter.json(record)
+    else:
+        ctx.reporter.result(target.id)
+
+
 def cmd_run(ctx: Context, args: argparse.Namespace) -> ExitCode:
     """runbridge run: start a run (or attach to the one this --run-id names); with --wait, follow it."""
     body = run_request(args)
@@ -88,7 +95,7 @@ def cmd_run(ctx: Context, args: argparse.Namespace) -> ExitCode:
     if not args.wait:
         answer = ctx.api.call("POST", "runs", body=body)
         _started(ctx, target, answer.status)
-        ctx.reporter.json(answer.body) if args.json else ctx.reporter.result(target.id)
+        _print_started(ctx, target, answer.body, args.json)
         return ExitCode.SUCCESS
     with ctx.interrupts() as interrupts:  # a signal during the start still cancels the run it started
         answer = ctx.api.call("POST", "runs", body=body)
@@ -211,7 +218,7 @@ def cmd_chain(ctx: Context, args: argparse.Namespace) -> ExitCode:
     if not args.wait:
         answer = ctx.api.call("POST", "chains", body=body)
         _started(ctx, target, answer.status)
-        ctx.reporter.json(answer.body) if args.json else ctx.reporter.result(target.id)
+        _print_started(ctx, target, answer.body, args.json)
         return ExitCode.SUCCESS
     with ctx.interrupts() as interrupts:
         answer = ctx.api.call("POST", "chains", body=body)

@@ -88,20 +88,21 @@ def _where(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument("--key", nargs="?", action=_NoKeyOption, help=argparse.SUPPRESS)
 
 
-def _following(parser: argparse.ArgumentParser, with_json: bool = True) -> None:
+def _following(parser: argparse.ArgumentParser, cancels_on_signal: bool = True) -> None:
     parser.add_argument("--max-wait", type=seconds, default=None,
                         help="give up waiting after this long (exit 3; the run goes on)")
-    parser.add_argument("--cancel-grace", type=seconds, default=120.0,
-                        help="after a signal's cancel, wait this long for the run to end (default 2m), then exit 2")
-    parser.add_argument("--detach-on-interrupt", action="store_true",
-                        help="on SIGINT/SIGTERM leave the run going and exit 3 instead of cancelling it")
+    if cancels_on_signal:
+        parser.add_argument("--cancel-grace", type=seconds, default=120.0,
+                            help="after a signal's cancel, wait this long for the run to end (default 2m), "
+                                 "then exit 2")
+        parser.add_argument("--detach-on-interrupt", action="store_true",
+                            help="on SIGINT/SIGTERM leave the run going and exit 3 instead of cancelling it")
     parser.add_argument("--poll-interval", type=positive_seconds, default=5.0,
                         help="the first wait between two reads of the run (default 5s; it grows while nothing "
                              "changes)")
     parser.add_argument("--max-poll-interval", type=positive_seconds, default=60.0,
                         help="the longest wait between two reads (default 60s; Retry-After hints up to it)")
-    if with_json:
-        parser.add_argument("--json", action="store_true", help="print the whole record as JSON on stdout")
+    parser.add_argument("--json", action="store_true", help="print the whole record as JSON on stdout")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,8 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     cancel = command("cancel", "cancel a run; with --wait follow it to its end")
     cancel.add_argument("id")
-    cancel.add_argument("--wait", action="store_true", help="follow the run to its end")
-    _following(cancel)
+    cancel.add_argument("--wait", action="store_true", help="follow the run to its end (a signal stops the wait)")
+    _following(cancel, cancels_on_signal=False)
     cancel.set_defaults(handler=cmd_cancel)
 
     history = command("history", "a run's timeline (--json: its whole event log)")
