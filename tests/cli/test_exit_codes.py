@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -49,8 +51,13 @@ def test_a_cancelled_run_exits_2_and_its_remote_job_is_cancelled(cli, stack):
     assert cli("run", "azureml_pipeline", "azureml-sim", "long-pipeline", "--run-id", "long-1").code == 0
     stack.host.wait_idle()
     assert cli("status", "long-1").code == ExitCode.GAVE_UP  # one look: not ended yet
-    stack.resume()
-    result = cli("cancel", "long-1", "--wait", *FAST)
+    with ThreadPoolExecutor(1) as pool:  # time holds until the cancel has reached the platform
+        cancelling = pool.submit(cli, "cancel", "long-1", "--wait", *FAST)
+        deadline = time.monotonic() + 20
+        while stack.sim_stats("azure_ml")["cancelsRequested"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        stack.resume()
+        result = cancelling.result(30)
     assert result.code == ExitCode.CANCELLED, result.err
     assert "cancel sent for run long-1" in result.err
     stats = stack.sim_stats("azure_ml")
