@@ -79,7 +79,7 @@ class Api:
                 response = self.session.request(method, url, json=body, params=params,
                                                  timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
             except requests.RequestException as exc:
-                problem = f"{type(exc).__name__} on {method} {url}"
+                problem = f"runbridge unreachable ({type(exc).__name__}) on {method} {url}"
             else:
                 if response.status_code < 300:
                     body = _json(response)
@@ -89,12 +89,12 @@ class Api:
                     return Answer(response.status_code, body, parse_retry_after(response.headers.get("Retry-After")))
                 if response.status_code not in RETRIED_STATUSES:
                     raise self._refused(response)
-                problem = f"HTTP {response.status_code} on {method} {url}{_detail(response)}"
+                problem = f"runbridge answered HTTP {response.status_code} on {method} {url}{_detail(response)}"
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
             failures += 1
             wait = retry_backoff(self.retry, failures, retry_after)
             if wait is None:
-                raise Unreachable(self.scrub(f"runbridge unreachable after {failures} tries: {problem}"))
+                raise Unreachable(self.scrub(f"gave up after {failures} tries: {problem}"))
             self.clock.sleep(wait)
 
     def _refused(self, response: requests.Response) -> Refused:

@@ -116,7 +116,7 @@ def test_an_unreachable_runbridge_exits_5_after_retries_with_backoff():
         port = probe.getsockname()[1]
     result = run_cli("status", "any", url=f"http://127.0.0.1:{port}")
     assert result.code == ExitCode.UNREACHABLE
-    assert "unreachable after 6 tries" in result.err
+    assert "gave up after 6 tries: runbridge unreachable (ConnectionError)" in result.err
     assert result.clock.sleeps == [1, 2, 4, 8, 16]
 
 
@@ -125,7 +125,7 @@ def test_a_5xx_is_retried_honouring_retry_after_then_exits_5():
     with stub_server(lambda headers: (503, {"Retry-After": "7"}, body)) as (url, received):
         result = run_cli("connections", url=url)
     assert result.code == ExitCode.UNREACHABLE
-    assert len(received) == 6 and "HTTP 503" in result.err and "Busy" in result.err
+    assert len(received) == 6 and "after 6 tries: runbridge answered HTTP 503" in result.err and "Busy" in result.err
     assert result.clock.sleeps == [7, 7, 7, 8, 16]  # Retry-After is a floor under the backoff
 
 
