@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -26,10 +27,11 @@ def _can_build_offline() -> bool:
 
 
 def test_pip_installs_the_folder_with_requests_as_its_only_dependency_and_a_runbridge_script(tmp_path):
-    target = tmp_path / "site"
+    target, folder = tmp_path / "site", tmp_path / "cli"  # a copy: a build writes build/ and egg-info beside it
+    shutil.copytree(CLI_ROOT, folder, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     offline = ["--no-build-isolation", "--no-index"] if _can_build_offline() else []
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-                    *offline, "--target", str(target), str(CLI_ROOT)], check=True, timeout=180, capture_output=True)
+                    *offline, "--target", str(target), str(folder)], check=True, timeout=180, capture_output=True)
     metadata = next(target.glob("runbridge_cli-*.dist-info")) / "METADATA"
     requires = [line for line in metadata.read_text().splitlines() if line.startswith("Requires-Dist:")]
     assert [line.split()[1] for line in requires] == ["requests<3,>=2.31"]
