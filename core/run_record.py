@@ -58,9 +58,10 @@ def run_from_instance(instance: Mapping[str, Any]) -> dict[str, Any]:
     output, custom = instance.get("output"), instance.get("customStatus")
     if runtime == "Completed" and isinstance(output, dict) and "status" in output:
         return dict(output)
-    record = dict(custom) if isinstance(custom, dict) and "status" in custom else None
+    started = decode_json_text(instance.get("input"))  # inputs started through the SDK client are JSON text
+    record = _latest(custom, started.get("run") if isinstance(started, dict) else None)
     if record is None:
-        request = _request_of(instance.get("input"))
+        request = _request_of(started)
         record = new_run_record({**request, "runId": instance.get("instanceId")}, created)
     if runtime == "Failed":
         record.update(status=RunStatus.FAILED.value, error=dict(INTERNAL_FAILURE), endedAt=updated)
@@ -70,8 +71,19 @@ def run_from_instance(instance: Mapping[str, Any]) -> dict[str, Any]:
     return record
 
 
+def _latest(*candidates: Any) -> dict[str, Any] | None:
+    """The most advanced of the records an instance holds (its custom status, the record its execution was
+    continued with): a status read never shows a record older than the one the run carries."""
+    records = [c for c in candidates if isinstance(c, dict) and "status" in c]
+    if not records:
+        return None
+    return dict(max(records, key=lambda r: (_RANK.get(r.get("status"), 0), r.get("polls") or 0)))
+
+
+_RANK = {"Starting": 0, "Running": 1, "Unknown": 1, "Success": 2, "Failed": 2, "Cancelled": 2}
+
+
 def _request_of(raw: Any) -> dict[str, Any]:
-    raw = decode_json_text(raw)  # inputs started through the SDK client arrive as JSON text (§1.7)
     if isinstance(raw, dict):
         request = raw.get("request", raw)
         return request if isinstance(request, dict) else {}

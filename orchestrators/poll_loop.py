@@ -70,9 +70,10 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
         _keep_moment(context, run, moments, event)
         _emit(context, run, event, **extra)
 
+    # every execution publishes the record it carries before its first wait, so a reader never sees less
+    context.set_custom_status(run)
     cancel_event = context.wait_for_external_event(CANCEL_EVENT)
     if data.get("poll") is None:
-        context.set_custom_status(run)
         if (yield from _wait_or_cancel(context, cancel_event, 0)):
             return _end(context, run, RunStatus.CANCELLED, ErrorCode.CANCELLED, "Cancelled before it was submitted.")
         # the start deadline is fixed at the first submit: waiting for the platform counts as queueing

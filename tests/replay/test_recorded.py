@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from core.payloads import decode_json_text
 from devhost.app_loader import load_app
 from tests.support.history import flat_actions
 
@@ -55,3 +56,11 @@ def test_a_recorded_episode_replays_to_the_same_decisions(path: Path):
         assert published == {k: old["customStatus"].get(k) for k in RECORD_FIELDS}
     if old.get("isDone") and old.get("output") is not None:
         assert {k: new["output"].get(k) for k in RECORD_FIELDS} == {k: old["output"].get(k) for k in RECORD_FIELDS}
+
+
+@pytest.mark.parametrize("path", [p for p in RECORDED if p.stem.endswith("_continued_first")], ids=lambda p: p.stem)
+def test_a_continued_execution_publishes_the_record_it_carries_before_its_first_wait(path: Path):
+    recorded = json.loads(path.read_text())
+    carried = decode_json_text(recorded["context"]["input"])["run"]
+    new = _replay(recorded["orchestrator"], recorded["context"])
+    assert new["customStatus"] == carried
