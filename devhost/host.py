@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core.clock import Clock, RealClock, VirtualClock
+from devkit.clock import Clock, RealClock, VirtualClock
 
 from . import invoke, sdk_speedups
 from .app_loader import FunctionInfo, LoadedApp, load_app

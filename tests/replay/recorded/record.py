@@ -22,10 +22,10 @@ from typing import Any
 
 import requests
 
-from core.clock import VirtualClock
 from devhost import episode
 from devhost.host import DevHost
 from devhost.http_server import HttpFrontDoor
+from devkit.clock import VirtualClock
 from platforms import registry
 from simulators.embedded import start_simulation
 from simulators.foundry_agents import SLOW_AGENT
