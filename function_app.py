@@ -8,6 +8,7 @@ import azure.functions as func
 from activities.runs import bp as run_activities
 from core.job_types import registered_job_types
 from maintenance.orphan_sweeper import bp as orphan_sweeper
+from maintenance.sweep_notes import bp as sweep_notes
 from orchestrators.chain import bp as chains
 from starters.chains_api import bp as chains_api
 from starters.connections_api import bp as connections_api
@@ -24,6 +25,7 @@ BLUEPRINTS = (
     openapi_api,
     dashboard_api,
     orphan_sweeper,
+    sweep_notes,
     chains,
     # one orchestrator per job type: orchestrators/<job type>.py, from the job-type table
     *(importlib.import_module(job.orchestrator_module).bp for job in registered_job_types().values()),

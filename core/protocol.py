@@ -29,6 +29,15 @@ READ_OUTPUTS = "read_outputs"  # its outputs by name: OutputsRead | ActivityErro
 ACTIVITIES = (SUBMIT_RUN, POLL_RUN, CANCEL_RUN, READ_OUTPUTS)
 CANCEL_EVENT = "cancel"  # the external event POST /api/runs/{id}/cancel raises on a run or a chain
 CHAIN_ORCHESTRATOR = "run_chain"
+# The orphan sweeper's note on a stopped run (what it did to the remote job), kept as a tiny orchestration of
+# its own beside the run: a terminated instance takes no more custom status. Its id cannot be a run's or a
+# chain's (they never hold '~').
+SWEEP_NOTE_ORCHESTRATOR = "orphan_note"
+
+
+def sweep_note_id(run_id: str) -> str:
+    """The instance id of the sweeper's note on run `run_id`."""
+    return f"{run_id}~swept"
 
 # ---- Durable runtime statuses (durable-functions.md §1.3 OrchestrationStatus) ---------------------------
 LIVE_RUNTIMES = ("Pending", "Running", "ContinuedAsNew", "Suspended")  # can still take events

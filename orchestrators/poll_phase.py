@@ -12,6 +12,7 @@ from typing import Any
 from core.parameters import Direction, Parameter, apply_outputs
 from core.poll_policy import (
     Cancel,
+    ConnectionMissing,
     ContinueAsNew,
     Decision,
     Finish,
@@ -108,7 +109,7 @@ class _Polling:
         decision = next_poll(run.policy, self.state, observation(seen), run.context.current_utc_datetime,
                              run.context.new_uuid())
         before = (run.record.status, run.record.remote_status)
-        run.record = run.record.polled(decision.state, seen if isinstance(seen, Polled) else None)
+        run.record = _trouble(run.record, seen).polled(decision.state, seen if isinstance(seen, Polled) else None)
         if (run.record.status, run.record.remote_status) != before:
             run.note("status_changed")
         if isinstance(decision, Cancel):
@@ -119,8 +120,20 @@ class _Polling:
         return decision
 
 
-def observation(seen: Polled | ActivityError) -> StatusObservation | TransientError:
-    """What a poll result tells next_poll. A failed poll counts as transient (its budget bounds it)."""
+def _trouble(record: RunRecord, seen: Polled | ActivityError) -> RunRecord:
+    """Show a missing connection on the live record while it lasts (its code, what to fix)."""
+    if isinstance(seen, ActivityError) and seen.code == ErrorCode.CONNECTION_NOT_CONFIGURED.value:
+        return record.with_error(seen.error)
+    if record.error is not None and record.error.code == ErrorCode.CONNECTION_NOT_CONFIGURED.value:
+        return record.with_error(None)  # the setting is back
+    return record
+
+
+def observation(seen: Polled | ActivityError) -> StatusObservation | TransientError | ConnectionMissing:
+    """What a poll result tells next_poll. A failed poll counts as transient (its budget bounds it), but a
+    missing connection has a budget of its own."""
+    if isinstance(seen, ActivityError) and seen.code == ErrorCode.CONNECTION_NOT_CONFIGURED.value:
+        return ConnectionMissing()
     if isinstance(seen, ActivityError):
         return TransientError(seen.retry_after)
     return StatusObservation(seen.status, seen.remote_status, None, seen.error_code)
@@ -143,9 +156,20 @@ def finish(run: RunContext, decision: Finish) -> Generator[Any, Any, dict[str, A
 
 def _end_message(record: RunRecord, decision: Finish) -> str:
     code = decision.error_code
+    if code is ErrorCode.CONNECTION_NOT_CONFIGURED:
+        return _unwatched(record)
     default = (_MESSAGES.get(code, f"The run ended {decision.status.value}.") if code else "The run ended.")
     reported = record.error.message if record.error else None
     if code in _STOPPED and reported:
         # the run was stopped: say so, then what the platform said of it (Abacus: running steps go on)
         return f"{default} {reported}"
     return (reported if decision.status is RunStatus.FAILED else None) or default
+
+
+def _unwatched(record: RunRecord) -> str:
+    """Why a run whose connection stayed missing gave up, and where its remote job still is."""
+    where = record.monitor_url or ", ".join(f"{k}={v}" for k, v in sorted(record.remote_location.items()))
+    return (f"The connection '{record.connection}' is no longer configured on this app, so runbridge stopped "
+            f"watching remote job {record.remote_run_id} and could not cancel it. It may still be running: "
+            f"cancel it on the platform{f' ({where})' if where else ''}, or restore the connection's settings "
+            "and start a new run.")
