@@ -19,6 +19,9 @@ from runbridge_cli.clock import Clock
 from runbridge_cli.policy import RetryPolicy, parse_retry_after, retry_backoff
 
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+# runbridge's own 502 codes for a platform that refused the connection (its credential, its key, a role the
+# identity lacks): asking again cannot help, so they are a refusal (exit 4), not an outage (exit 5).
+PERMANENT_CODES = frozenset({"AuthenticationFailed", "PlatformRejected"})
 CONNECT_TIMEOUT, READ_TIMEOUT = 10.0, 100.0  # seconds; a start may take a while on a cold Function App
 
 
@@ -87,7 +90,7 @@ class Api:
                         raise Unreachable(self.scrub(f"{method} {url} answered {response.status_code} without "
                                                      "a JSON object: is --url runbridge's address?"))
                     return Answer(response.status_code, body, parse_retry_after(response.headers.get("Retry-After")))
-                if response.status_code not in RETRIED_STATUSES:
+                if response.status_code not in RETRIED_STATUSES or _error_code(response) in PERMANENT_CODES:
                     raise self._refused(response)
                 problem = f"runbridge answered HTTP {response.status_code} on {method} {url}{_detail(response)}"
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -105,6 +108,13 @@ class Api:
         return Refused(response.status_code, self.scrub(str(error.get("code") or "Refused")),
                        self.scrub(str(error.get("message") or "")),
                        self.scrub(str(error["field"])) if error.get("field") is not None else None)
+
+
+def _error_code(response: requests.Response) -> str | None:
+    """The code of runbridge's error body, if the answer has one."""
+    body = _json(response)
+    error = body.get("error") if isinstance(body, dict) else None
+    return str(error.get("code")) if isinstance(error, dict) and error.get("code") else None
 
 
 def path_of(*parts: str) -> str:

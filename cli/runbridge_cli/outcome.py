@@ -17,7 +17,9 @@ class ExitCode(IntEnum):
     # stops (`status` of a live run, Unknown included: runbridge never ends a run Unknown, it cancels one
     # stuck there past its budget and ends it Failed).
     GAVE_UP = 3
-    REFUSED = 4  # the request was refused: a 4xx from runbridge (its error printed), or a bad command line
+    # refused: a 4xx from runbridge, or its 502 for a platform refusing the connection (error printed), or a
+    # bad command line
+    REFUSED = 4
     UNREACHABLE = 5  # runbridge could not be reached, or answered 5xx, after retries
 
 

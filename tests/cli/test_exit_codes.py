@@ -129,6 +129,15 @@ def test_a_5xx_is_retried_honouring_retry_after_then_exits_5():
     assert result.clock.sleeps == [7, 7, 7, 8, 16]  # Retry-After is a floor under the backoff
 
 
+def test_a_platform_refusing_the_connection_is_a_refusal_exit_4_not_retried():
+    body = json.dumps({"error": {"code": "AuthenticationFailed", "message": "Connection ml could not get a token",
+                                 "field": "connection", "hint": "set CONNECTIONS__ml__clientId"}}).encode()
+    with stub_server(lambda headers: (502, {}, body)) as (url, received):
+        result = run_cli("run", "azureml_pipeline", "ml", "t", url=url)
+    assert result.code == ExitCode.REFUSED and len(received) == 1, result.err
+    assert "AuthenticationFailed" in result.err and result.clock.sleeps == []
+
+
 def test_a_web_page_where_runbridge_should_be_exits_5_at_once():
     with stub_server(lambda headers: (200, {"Content-Type": "text/html"}, b"<html>welcome</html>")) as (url, _):
         result = run_cli("status", "x", url=url)
