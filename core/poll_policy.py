@@ -75,6 +75,9 @@ class PollPolicy:
     retry_attempts: int = 10
     retry_first: float = 15.0
     retry_cap: float = 300.0
+    # Time a run may go on without its connection (settings renamed in a redeploy, a slot swap) before it
+    # ends Failed with ConnectionNotConfigured; meanwhile it shows Unknown, and a fixed setting brings it back.
+    connection_budget: float = 1800.0
 
     def __post_init__(self) -> None:
         if not MIN_WAIT <= self.first_interval <= self.max_interval:
@@ -82,7 +85,7 @@ class PollPolicy:
         if not (self.growth >= 1 and 0 <= self.jitter < 1):
             raise ValueError("need growth >= 1 and 0 <= jitter < 1")
         if min(self.transient_budget, self.unknown_budget, self.cancel_budget, self.retry_after_cap,
-               self.confirm_budget) < 0:
+               self.confirm_budget, self.connection_budget) < 0:
             raise ValueError("budgets and caps must not be negative")
         if self.polls_per_execution < 1 or self.retry_attempts < 1:
             raise ValueError("polls_per_execution and retry_attempts must be at least 1")
@@ -131,6 +134,7 @@ class PollState:
     run_deadline: str | None = None  # ISO time, fixed at the first Running (see _run_deadline)
     cancel_reason: ErrorCode | None = None  # set once a cancel was decided
     cancel_deadline: str | None = None  # ISO time the cancel must be confirmed by
+    unreachable_since: str | None = None  # ISO time the run's connection went missing (None: it is there)
     unconfirmed_since: str | None = None  # ISO time of the first of the 401/403/404 answers seen since a status
 
     @classmethod
@@ -199,7 +203,12 @@ class Unconfirmed:
     retry_after: float | None = None
 
 
-Observation = StatusObservation | TransientError | Unconfirmed
+@dataclass(frozen=True)
+class ConnectionMissing:
+    """A poll that could not be made: the run's connection is not configured on this app (any more)."""
+
+
+Observation = StatusObservation | TransientError | Unconfirmed | ConnectionMissing
 
 
 @dataclass(frozen=True)
@@ -245,6 +254,9 @@ def next_poll(
     """Decide what follows a poll, from the policy, the state, what the poll saw and the time."""
     now = _utc(now)
     state = replace(state, polls=state.polls + 1)
+    if isinstance(observation, ConnectionMissing):
+        return _unreachable(policy, state, now, jitter_seed)
+    state = replace(state, unreachable_since=None)
     if isinstance(observation, TransientError):
         state = replace(state, transient_errors=state.transient_errors + 1)
         if state.transient_errors > policy.transient_budget:
@@ -280,6 +292,16 @@ def next_poll(
     if state.unknown_since is not None and now >= _unknown_deadline(policy, state):
         return _cancel(policy, state, now, ErrorCode.UNKNOWN_STATUS_BUDGET_EXHAUSTED, retry_after)
     return _wait(policy, state, now, jitter_seed, retry_after)
+
+
+def _unreachable(policy: PollPolicy, state: PollState, now: datetime, seed: str) -> Decision:
+    """No connection to poll (or cancel) with: Unknown, waiting for the setting to come back, under the
+    connection budget; deadlines wait too, since nothing can be cancelled without the connection."""
+    since = state.unreachable_since or _iso(now)
+    state = replace(state, status=RunStatus.UNKNOWN, unreachable_since=since)
+    if now >= _parse(since) + timedelta(seconds=policy.connection_budget):
+        return Finish(RunStatus.FAILED, ErrorCode.CONNECTION_NOT_CONFIGURED, state)
+    return _wait(policy, state, now, seed, None)
 
 
 def request_cancel(
@@ -340,6 +362,8 @@ def _wait(
 
 
 def _next_deadline(policy: PollPolicy, state: PollState) -> datetime:
+    if state.unreachable_since is not None:
+        return _parse(state.unreachable_since) + timedelta(seconds=policy.connection_budget)
     if state.cancel_deadline is not None:
         deadline = _parse(state.cancel_deadline)
     else:
