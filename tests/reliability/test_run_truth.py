@@ -9,9 +9,7 @@ in test_crash.py, which samples the same way.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +19,7 @@ from devhost.host import DevHost
 from devhost.http_server import HttpFrontDoor
 from tests.e2e.conftest import ROOT, TERMINAL
 from tests.e2e.test_foundry_agent_runs import waiting_request
-from tests.support.run_truth import RecordWatcher, check_run_truth
+from tests.support.run_truth import RecordWatcher, Sampler, check_run_truth
 
 from .support import request_for
 
@@ -36,30 +34,6 @@ RUNS = {  # run id -> (catalog kind, extra request fields)
     "truth-abacus-train": ("abacus-train", {}),
     "truth-abacus-fail": ("abacus-fail", {}),
 }
-
-
-class Sampler(threading.Thread):
-    """GET /api/runs/{id} for every run, round and round, until stopped; the records per run, in order."""
-
-    def __init__(self, base: str, run_ids: list[str]) -> None:
-        super().__init__(daemon=True)
-        self.base, self.run_ids = base, run_ids
-        self.records: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.done = threading.Event()
-        self.held = threading.Event()  # set while the host restarts
-
-    def run(self) -> None:
-        while not self.done.is_set():
-            for run_id in self.run_ids:
-                if self.held.is_set():
-                    break
-                try:
-                    response = requests.get(f"{self.base}/api/runs/{run_id}", timeout=5)
-                except requests.RequestException:  # the host is restarting
-                    continue
-                if response.status_code == 200:
-                    self.records[run_id].append(response.json())
-            time.sleep(0.002)
 
 
 def test_no_run_of_any_job_type_reads_backwards_through_its_whole_life(stack, tmp_path):
