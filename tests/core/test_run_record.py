@@ -74,6 +74,8 @@ def test_status_only_moves_forward_and_polls_never_decrease():
     assert running.polled(_state(RunStatus.STARTING, 3), None).polls == 30
     assert running.polled(_state(RunStatus.UNKNOWN, 31), None).status is RunStatus.UNKNOWN
     assert running.polled(_state(RunStatus.SUCCESS, 31), None).status is RunStatus.RUNNING  # `end` publishes ends
+    starting = _record()
+    assert starting.polled(_state(RunStatus.UNKNOWN, 1), None).status is RunStatus.STARTING  # never ran yet
 
 
 def test_remote_ids_never_go_back_to_null_or_change():
