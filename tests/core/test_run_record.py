@@ -3,7 +3,9 @@ import json
 
 import pytest
 
-from core.run_record import RUNTIMES_FOR_STATUS, run_from_instance
+from core.poll_policy import PollState
+from core.protocol import RunError, Submitted
+from core.run_record import RUNTIMES_FOR_STATUS, RunRecord, run_from_instance
 from core.status import RunStatus
 
 RUNTIMES = ("Pending", "Running", "ContinuedAsNew", "Suspended", "Completed", "Failed", "Terminated")
@@ -56,15 +58,11 @@ def test_a_status_read_never_shows_a_record_older_than_the_one_the_run_carries()
 
 # ---- the transitions keep the status contract --------------------------------------------------------------
 def _record(**fields):
-    from core.run_record import RunRecord
-
     return RunRecord(**{"id": "r1", "job_type": "azureml_pipeline", "connection": "c", "job": "j",
                         "created_at": "2026-03-01T00:00:00+00:00", **fields})
 
 
 def _state(status: RunStatus, polls: int):
-    from core.poll_policy import PollState
-
     return PollState(start_deadline="2026-03-01T01:00:00+00:00", run_timeout=3600, status=status, polls=polls)
 
 
@@ -79,16 +77,12 @@ def test_status_only_moves_forward_and_polls_never_decrease():
 
 
 def test_remote_ids_never_go_back_to_null_or_change():
-    from core.protocol import Submitted
-
     submitted = _record().submitted(Submitted("job-1", "https://m/1"))
     again = submitted.submitted(Submitted("job-2", None))
     assert (again.remote_run_id, again.monitor_url) == ("job-1", "https://m/1")
 
 
 def test_an_ended_record_never_changes():
-    from core.protocol import RunError, Submitted
-
     ended = _record(status=RunStatus.RUNNING).end(RunStatus.SUCCESS, None, "2026-03-01T02:00:00+00:00")
     assert ended.polled(_state(RunStatus.RUNNING, 99), None) == ended
     assert ended.submitted(Submitted("other")) == ended
