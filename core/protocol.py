@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from core.payloads import decode_json_text
@@ -38,6 +39,20 @@ SWEEP_NOTE_ORCHESTRATOR = "orphan_note"
 def sweep_note_id(run_id: str) -> str:
     """The instance id of the sweeper's note on run `run_id`."""
     return f"{run_id}~swept"
+
+
+
+class RunEvent(str, Enum):
+    """The key moments of a run: logged as run events (core/run_events.py) and carried across continue-as-new
+    as the run's `moments`, which core/timeline.py draws."""
+
+    SUBMITTED = "submitted"  # the remote job exists
+    WAITING = "waiting"  # the platform is busy; the run waits to submit (agent threads)
+    STATUS_CHANGED = "status_changed"  # a poll saw another status
+    CANCEL_REQUESTED = "cancel_requested"  # a cancel was decided (asked, deadline, unknown status...)
+    CONTINUED_AS_NEW = "continued_as_new"  # the execution restarted to keep its history short
+    ENDED = "ended"  # the run is over
+
 
 # ---- Durable runtime statuses (durable-functions.md §1.3 OrchestrationStatus) ---------------------------
 LIVE_RUNTIMES = ("Pending", "Running", "ContinuedAsNew", "Suspended")  # can still take events

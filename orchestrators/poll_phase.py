@@ -24,7 +24,7 @@ from core.poll_policy import (
     next_poll,
     request_cancel,
 )
-from core.protocol import CANCEL_RUN, POLL_RUN, READ_OUTPUTS, ActivityError, OutputsRead, Polled
+from core.protocol import CANCEL_RUN, POLL_RUN, READ_OUTPUTS, ActivityError, OutputsRead, Polled, RunEvent
 from core.run_record import RunRecord
 from core.status import ErrorCode, RunStatus
 
@@ -84,7 +84,7 @@ class _Polling:
 
     def _cancel_requested(self) -> Decision:
         decision = request_cancel(self.run.policy, self.state, self.run.context.current_utc_datetime)
-        self.run.note("cancel_requested")
+        self.run.note(RunEvent.CANCEL_REQUESTED)
         return decision
 
     def _cancel(self, decision: Cancel) -> Generator[Any, Any, None]:
@@ -115,9 +115,9 @@ class _Polling:
         if isinstance(decision, Finish) and isinstance(seen, ActivityError) and seen.refused:
             run.record = run.record.with_error(seen.error)  # the refusal held for the confirm budget: the end
         if (run.record.status, run.record.remote_status) != before:
-            run.note("status_changed")
+            run.note(RunEvent.STATUS_CHANGED)
         if isinstance(decision, Cancel):
-            run.note("cancel_requested", reason=decision.reason.value)
+            run.note(RunEvent.CANCEL_REQUESTED, reason=decision.reason.value)
         if isinstance(decision, Wait) and decision.state.cancel_reason is not None and not self.cancel_sent:
             # the cancel call failed transiently: send it again; next_poll's cancel budget bounds this
             decision = Cancel(decision.state.cancel_reason, decision.seconds, decision.state)

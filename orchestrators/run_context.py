@@ -14,7 +14,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from core.poll_policy import PollPolicy, retry_wait
-from core.protocol import CANCEL_EVENT, ActivityCall, ActivityError, RunError, RunInput, read_result
+from core.protocol import CANCEL_EVENT, ActivityCall, ActivityError, RunError, RunEvent, RunInput, read_result
 from core.run_events import log_run_event
 from core.run_record import RunRecord
 from core.status import ErrorCode, RunStatus
@@ -61,22 +61,22 @@ class RunContext:
         """The execution's one cancel waiter (poll_loop.py says why there is only one)."""
         self.cancel_event = self.context.wait_for_external_event(CANCEL_EVENT)
 
-    def note(self, event: str, **extra: Any) -> None:
+    def note(self, event: RunEvent, **extra: Any) -> None:
         """Remember a key moment of the run (core/timeline.py draws them) and log it as a run event."""
         record = self.record
-        self.moments.append({"time": self.now(), "event": event, "status": record.status.value,
+        self.moments.append({"time": self.now(), "event": event.value, "status": record.status.value,
                              "remoteStatus": record.remote_status, "polls": record.polls})
         if len(self.moments) > MAX_MOMENTS:
             del self.moments[1]
         self.emit(event, **extra)
 
-    def emit(self, event: str, **extra: Any) -> None:
+    def emit(self, event: RunEvent, **extra: Any) -> None:
         """One structured run event (core/run_events.py), written once: never while the episode replays.
         Never a secret: the run record holds none."""
         if self.context.is_replaying:
             return
         record = self.record
-        fields = {"event": event, "runId": record.id, "jobType": record.job_type, "connection": record.connection,
+        fields = {"event": event.value, "runId": record.id, "jobType": record.job_type, "connection": record.connection,
                   "job": record.job, "remoteRunId": record.remote_run_id, "status": record.status.value,
                   "remoteStatus": record.remote_status, "errorCode": record.error.code if record.error else None,
                   "polls": record.polls, **extra}
@@ -139,14 +139,14 @@ class RunContext:
         """The run is over: publish the final record and return it (the orchestration's output)."""
         error = None if code is None else RunError.of(code, message or "")
         self.record = self.record.end(status, error, self.now())
-        self.emit("ended")
+        self.emit(RunEvent.ENDED)
         return self.record.to_dict()
 
     def continue_as_new(self, next_input: Callable[[dict[str, Any], list[dict[str, Any]]], RunInput]) -> dict[str, Any]:
         """Note the restart, then restart with `next_input(record, moments)` (the moments include this one);
         the record is this execution's output."""
         self.publish()
-        self.note("continued_as_new")
+        self.note(RunEvent.CONTINUED_AS_NEW)
         self.context.continue_as_new(next_input(self.record.to_dict(), self.moments).to_dict())
         return self.record.to_dict()
 
