@@ -200,6 +200,15 @@ class FoundryAgentsClient:
         assert last is not None
         raise last
 
+    def find(self, request: RunRequest, run_id: str) -> Submitted | None:
+        """The run carrying this run id's tag: on the thread the run names, else on the newest tagged thread
+        of the project (THREAD_SCAN_PAGES pages); None when there is none. Never refuses a busy thread."""
+        thread_id = read_run(request).thread_id or self._find_own_thread(run_id)
+        if thread_id is None:
+            return None
+        own = next((r for r in self._thread_runs(thread_id) if tagged(r, run_id)), None)
+        return None if own is None else self._submitted(own)
+
     def preview(self, request: RunRequest, run_id: str) -> dict[str, Any]:
         """The POST a submit would send first: a new thread and run, or a run with the message on a thread."""
         run = read_run(request)
