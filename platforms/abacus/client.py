@@ -424,6 +424,12 @@ def _step_outputs(step: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
+def remote_name(job: str, run_id: str) -> str:
+    """What finds the version a run starts (platforms/remote_names.py): no tag exists (§6 gotcha 2), so its
+    variables and time (module doc)."""
+    return f"pipeline {job}: the version with this run's variables created after the run"
+
+
 def create_client(connection: Connection) -> AbacusClient:
     """The client for an `abacus` connection: its endpoint, and its API key in the `apiKey` header only."""
     key = connection.settings["apiKey"]

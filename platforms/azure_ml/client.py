@@ -225,6 +225,11 @@ class AzureMLClient:
         return details.get("startTimeUtc"), details.get("endTimeUtc"), message and self.history.redact(str(message))
 
 
+def remote_name(job: str, run_id: str) -> str:
+    """The name of the job a run makes (platforms/remote_names.py): derived from the run id (§1.3)."""
+    return job_name(run_id)
+
+
 _PUT_RETRY = RetryPolicy(read=0, status=0)  # a PUT that may have landed is read back, not re-sent
 
 

@@ -55,6 +55,7 @@ from .wire import (
     ACTIVE_STATUSES,
     BUSY_CHOICES,
     RESPONSE,
+    RUN_ID_TAG,
     STRIP_ANNOTATIONS,
     TERMINAL_STATUSES,
     THREAD_ID,
@@ -371,6 +372,11 @@ def _run_post(agent_id: str, run: AgentRun, run_id: str, thread_id: str | None) 
     own_thread = run.thread_id is None
     return (f"/threads/{thread_id}/runs", "createRun",
             thread_run_body(agent_id, run, run_id, with_message=not own_thread))
+
+
+def remote_name(job: str, run_id: str) -> str:
+    """What finds the run a run makes (platforms/remote_names.py): its tag on the thread and run (client 4)."""
+    return f"{RUN_ID_TAG}={run_id}"
 
 
 def error_parser(response: requests.Response) -> tuple[str | None, str]:
