@@ -58,8 +58,16 @@ class ManagementApi:
             "managementUrls": self.management_urls("INSTANCEID") | {"id": "INSTANCEID"},
             "baseUrl": base,
             "requiredQueryStringParameters": qs,
-            "rpcBaseUrl": self.base_url + RPC_PREFIX,
+            "rpcBaseUrl": self.rpc_base_url(),
         })
+
+    def rpc_base_url(self) -> str:
+        """Where the SDK's client sends every call. It appends paths and query strings to this text, so a
+        key can ride only in the user-info part; aiohttp and requests send it as Basic auth."""
+        if not self.function_key:
+            return self.base_url + RPC_PREFIX
+        scheme, _, origin = self.base_url.partition("://")
+        return f"{scheme}://devhost:{quote(self.function_key, safe='')}@{origin}{RPC_PREFIX}"
 
     def management_urls(self, instance_id: str) -> dict[str, str]:
         base = self.base_url + PREFIX + "instances/" + instance_id
