@@ -29,7 +29,7 @@ from .crash_points import CrashPoints, armed_points
 from .episode import Instance, new_state, run_episode
 from .history import EventType, event, execution_started, format_time, parse_time
 from .queues import QueueSource, open_queue_source, storage_setting
-from .store import TERMINAL, InstanceExists, InstanceRow, Store, WorkItem
+from .store import TERMINAL, InstanceExists, InstanceRow, StaleEpisode, Store, WorkItem
 from .triggers import TriggerRunner
 
 log = logging.getLogger("devhost")
@@ -142,12 +142,14 @@ class DevHost:
         self._notify()
         return instance_id
 
+    # Commands are atomic with respect to episodes: an event is a message the next episode takes; a
+    # terminate, suspend or resume changes the instance in one transaction, and an episode that read the
+    # instance before it fails its commit re-check (Store.commit_episode) and leaves its messages behind.
     def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
-        inst = self._require(instance_id)
-        if inst.status in TERMINAL:
-            raise InstanceGone(instance_id)
         now = self.clock.now()
-        self.store.post(instance_id, None, event(EventType.EventRaised, now, Name=name, Input=json.dumps(data)), now)
+        found = self.store.post_event(instance_id, event(EventType.EventRaised, now, Name=name,
+                                                         Input=json.dumps(data)), now)
+        _check_found(instance_id, found)
         self._notify()
 
     def terminate(self, instance_id: str, reason: str | None = None) -> None:
@@ -160,18 +162,13 @@ class DevHost:
         self._notify()
 
     def suspend(self, instance_id: str, reason: str | None = None) -> None:
-        inst = self._require(instance_id)
-        if inst.status in TERMINAL:
-            raise InstanceGone(instance_id)
-        self.store.set_status(instance_id, "Suspended", self.clock.now())
+        found = self.store.change_status(instance_id, "Suspended", self.clock.now(), only_from=("Pending", "Running"))
+        _check_found(instance_id, found)
 
     def resume(self, instance_id: str, reason: str | None = None) -> None:
-        inst = self._require(instance_id)
-        if inst.status in TERMINAL:
-            raise InstanceGone(instance_id)
-        if inst.status == "Suspended":
-            self.store.set_status(instance_id, "Running", self.clock.now())
-            self._notify()
+        found = self.store.change_status(instance_id, "Running", self.clock.now(), only_from=("Suspended",))
+        _check_found(instance_id, found)
+        self._notify()
 
     def get(self, instance_id: str) -> InstanceRow | None:
         return self.store.get(instance_id)
@@ -341,6 +338,8 @@ class DevHost:
         if inst is None or inst.status in TERMINAL:
             self.store.drop_messages([m[0] for m in messages])
             return
+        if inst.status == "Suspended":  # suspended after the ready list was read: its messages wait
+            return
         current = [m for m in messages if m[1] in (None, inst.execution_id)]
         stale = [m[0] for m in messages if m[1] not in (None, inst.execution_id)]
         self.store.drop_messages(stale)
@@ -373,13 +372,17 @@ class DevHost:
             messages_out.append(self._parent_message(inst, status, output, outcome.failure, now))
         if new_execution is not None:
             self.crash_points.reach("continue_as_new:before_commit", inst.id)
-        work_ids = self.store.commit_episode(
-            inst, [m[0] for m in current], outcome.events, status=status, custom_status=outcome.custom_status,
-            output=output, state=next_state, now=now, new_execution_id=new_execution, new_input=new_input,
-            messages=messages_out,
-            cancelled_timers=outcome.cancelled_timers, work=outcome.activities,
-            children=[(c.instance_id, c.name, c.input_text, c.task_id) for c in outcome.children],
-            drop_pending=new_execution is not None)
+        try:
+            work_ids = self.store.commit_episode(
+                inst, [m[0] for m in current], outcome.events, status=status,
+                custom_status=outcome.custom_status, output=output, state=next_state, now=now,
+                new_execution_id=new_execution, new_input=new_input, messages=messages_out,
+                cancelled_timers=outcome.cancelled_timers, work=outcome.activities,
+                children=[(c.instance_id, c.name, c.input_text, c.task_id) for c in outcome.children],
+                drop_pending=new_execution is not None)
+        except StaleEpisode:
+            log.debug("episode of %s dropped: the instance changed while it ran", inst.id)
+            return
         if new_execution is not None:
             self.crash_points.reach("continue_as_new:after_commit", inst.id)
         for work_id, (task_id, name, input_text) in zip(work_ids, outcome.activities, strict=True):
@@ -408,11 +411,15 @@ class DevHost:
         message = f"Orchestrator function '{inst.name}' failed: devhost could not run it: {exc}"
         messages = self.store.take_messages(instance_id, now)
         extra = [self._parent_message(inst, "Failed", message, (message, message), now)] if inst.parent_id else []
-        self.store.commit_episode(
-            inst, [m[0] for m in messages],
-            [event(EventType.ExecutionCompleted, now, OrchestrationStatus=3, Result=message, FailureDetails=None)],
-            status="Failed", custom_status=inst.custom_status, output=message, state=inst.state, now=now,
-            messages=extra)
+        try:
+            self.store.commit_episode(
+                inst, [m[0] for m in messages],
+                [event(EventType.ExecutionCompleted, now, OrchestrationStatus=3, Result=message,
+                       FailureDetails=None)],
+                status="Failed", custom_status=inst.custom_status, output=message, state=inst.state, now=now,
+                messages=extra)
+        except StaleEpisode:
+            log.debug("%s changed while devhost failed it; the change stands", instance_id)
 
     # ---- activities --------------------------------------------------------------------------
     def _submit_activity(self, item: WorkItem) -> None:
@@ -448,6 +455,14 @@ class DevHost:
                 self._changes += 1
                 self._inflight.discard(item.id)
                 self._wake.notify_all()
+
+
+def _check_found(instance_id: str, status: str | None) -> None:
+    """Raise what the management API answers 404 / 410 for, from the status a command found."""
+    if status is None:
+        raise InstanceNotFound(instance_id)
+    if status in TERMINAL:
+        raise InstanceGone(instance_id)
 
 
 def _new_execution_id() -> str:

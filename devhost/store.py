@@ -83,6 +83,11 @@ class InstanceExists(Exception):
     """An instance with this id is still running, so it cannot be started again."""
 
 
+class StaleEpisode(Exception):
+    """The instance changed while an episode ran (terminated, suspended, purged, restarted): its outcome
+    is dropped and the messages it read stay in the inbox for whatever comes next."""
+
+
 @dataclass
 class InstanceRow:
     """One row of `instances`, decoded."""
@@ -253,6 +258,27 @@ class Store:
         with self.transaction() as db:
             db.execute("UPDATE instances SET status=?, updated=? WHERE id=?", (status, format_time(now), instance_id))
 
+    def change_status(self, instance_id: str, to: str, now: datetime, *, only_from: Iterable[str]) -> str | None:
+        """Set the status if it is one of `only_from`, atomically; return the status found (None: no instance).
+
+        Suspend and resume go through here, so they can never interleave with a terminate or an episode commit.
+        """
+        with self.transaction() as db:
+            row = db.execute("SELECT status FROM instances WHERE id=?", (instance_id,)).fetchone()
+            if row is None:
+                return None
+            if row["status"] in tuple(only_from):
+                db.execute("UPDATE instances SET status=?, updated=? WHERE id=?", (to, format_time(now), instance_id))
+            return str(row["status"])
+
+    def post_event(self, instance_id: str, ev: dict[str, Any], now: datetime) -> str | None:
+        """Post an event to an instance that has not ended, atomically; return the status found (None: none)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT status FROM instances WHERE id=?", (instance_id,)).fetchone()
+            if row is not None and row["status"] not in TERMINAL:
+                self._post(db, instance_id, None, ev, now)
+            return None if row is None else str(row["status"])
+
     # ---- messages --------------------------------------------------------------------------
     def post(self, instance_id: str, execution_id: str | None, ev: dict[str, Any], visible_at: datetime) -> None:
         """Put one message in an instance's inbox."""
@@ -304,6 +330,11 @@ class Store:
         stamp = format_time(now)
         work_ids: list[int] = []
         with self.transaction() as db:
+            # The commit re-checks what the episode read, under the store's write lock: a command that
+            # landed meanwhile wins, as the extension's messages would (durable-functions.md §2.4).
+            row = db.execute("SELECT status, execution_id FROM instances WHERE id=?", (inst.id,)).fetchone()
+            if row is None or (row["status"], row["execution_id"]) != (inst.status, inst.execution_id):
+                raise StaleEpisode(inst.id)
             if consumed:
                 db.execute(f"DELETE FROM messages WHERE id IN ({','.join('?' * len(consumed))})", consumed)
             history = self._current_history(inst.id, inst.execution_id) if events else []
