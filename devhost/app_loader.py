@@ -16,9 +16,9 @@ from typing import Any
 
 from azure.functions.decorators.function_app import FunctionRegister
 
-SUPPORTED_TRIGGERS = {"orchestrationTrigger", "activityTrigger", "httpTrigger", "queueTrigger", "timerTrigger"}
+SUPPORTED_TRIGGERS = {"orchestrationTrigger", "activityTrigger", "entityTrigger", "httpTrigger", "queueTrigger",
+                      "timerTrigger"}
 FEATURE_NAMES = {
-    "entityTrigger": "durable entities (entity_trigger)",
     "blobTrigger": "blob triggers",
     "eventHubTrigger": "Event Hubs triggers",
     "serviceBusTrigger": "Service Bus triggers",
@@ -67,6 +67,7 @@ class LoadedApp:
     module: Any = None
     orchestrators: dict[str, FunctionInfo] = field(default_factory=dict)
     activities: dict[str, FunctionInfo] = field(default_factory=dict)
+    entities: dict[str, FunctionInfo] = field(default_factory=dict)  # by lower-case entity name
     routes: list[HttpRoute] = field(default_factory=list)
     queue_triggers: list[FunctionInfo] = field(default_factory=list)
     timer_triggers: list[FunctionInfo] = field(default_factory=list)
@@ -133,6 +134,9 @@ def load_app(folder: str | Path, module_name: str = "function_app", strict: bool
                 loaded.orchestrators[info.trigger.get("orchestration") or info.name] = info
             elif kind == "activityTrigger":
                 loaded.activities[info.trigger.get("activity") or info.name] = info
+            elif kind == "entityTrigger":
+                # Entity names are case-insensitive: the SDK lower-cases them in scheduler ids.
+                loaded.entities[(info.trigger.get("entityName") or info.name).lower()] = info
             elif kind == "httpTrigger":
                 loaded.routes.append(_http_route(info))
             elif kind == "queueTrigger":

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from .entities import request_id
 from .history import EventType, event, format_time, parse_time
 
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
@@ -26,8 +27,6 @@ CALL_ENTITY, CALL_HTTP, SIGNAL_ENTITY = 7, 8, 9
 WHEN_ANY, WHEN_ALL = 11, 12
 
 UNSUPPORTED_ACTIONS = {
-    CALL_ENTITY: "durable entities (call_entity)",
-    SIGNAL_ENTITY: "durable entities (signal_entity)",
     CALL_HTTP: "durable HTTP calls (call_http)",
 }
 
@@ -58,6 +57,16 @@ class ChildStart:
 
 
 @dataclass
+class EntityMessage:
+    """A signal (request_id None) or a call an episode sends to an entity."""
+
+    entity_id: str  # scheduler id, as the SDK wrote it (@name@key, name in lower case)
+    operation: str
+    input_text: str | None
+    request_id: str | None
+
+
+@dataclass
 class Outcome:
     """Everything an episode decided, for the caller to commit atomically."""
 
@@ -66,6 +75,7 @@ class Outcome:
     cancelled_timers: list[int] = field(default_factory=list)
     activities: list[tuple[int, str, str | None]] = field(default_factory=list)  # (seq, name, input)
     children: list[ChildStart] = field(default_factory=list)
+    entity_messages: list[EntityMessage] = field(default_factory=list)
     runtime_status: str = "Running"  # Running | Completed | Failed | ContinuedAsNew
     output: Any = None
     failure: tuple[str, str] | None = None  # (Reason, Details) for a parent's SubOrchestrationInstanceFailed
@@ -313,7 +323,8 @@ def _interpret_actions(result: dict[str, Any], state: dict[str, Any], now: datet
 def _check_replayed(record: list[Any], action: dict[str, Any], index: int) -> None:
     kind, name = action.get("actionType"), action.get("functionName")
     recorded_kind, recorded_name = record[0], record[1]
-    same_name = kind in (CREATE_TIMER, WAIT_EVENT) or (name or "").lower() == (recorded_name or "").lower()
+    unnamed = kind in (CREATE_TIMER, WAIT_EVENT, CALL_ENTITY, SIGNAL_ENTITY)
+    same_name = unnamed or (name or "").lower() == (recorded_name or "").lower()
     if kind != recorded_kind or not same_name:
         raise NonDeterminismError(
             f"action {index} was {_describe(recorded_kind, recorded_name)} in history but the code now "
@@ -333,6 +344,17 @@ def _schedule_new(action: dict[str, Any], state: dict[str, Any], now: datetime, 
     if kind == WAIT_EVENT:
         return [kind, action.get("externalEventName"), None]
     seq = _take_seq(state)
+    if kind in (CALL_ENTITY, SIGNAL_ENTITY):
+        # One EventSent per entity message (§1.6); a call's result comes back as an EventRaised named
+        # by the request id that EventSent carries, which the SDK reads to match it.
+        target, operation = action.get("instanceId") or "", action.get("operation") or ""
+        request = request_id(state["execution_id"], seq) if kind == CALL_ENTITY else None
+        payload = {"id": request or request_id(state["execution_id"], seq), "op": operation,
+                   "signal": kind == SIGNAL_ENTITY, "input": action.get("input")}
+        out.entity_messages.append(EntityMessage(target, operation, action.get("input"), request))
+        out.events.append(event(EventType.EventSent, now, seq, InstanceId=target, Name="op",
+                                Input=json.dumps(payload)))
+        return [kind, target, seq]
     if kind == CREATE_TIMER:
         fire_at = parse_time(action["fireAt"])
         if action.get("isCanceled"):

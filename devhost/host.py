@@ -26,6 +26,8 @@ from core.clock import Clock, RealClock, VirtualClock
 from . import invoke, sdk_speedups
 from .app_loader import FunctionInfo, LoadedApp, load_app
 from .crash_points import CrashPoints, armed_points
+from .entities import EntityState, run_operations, scheduler_id, split_scheduler_id
+from .entities import Result as EntityResult
 from .episode import Instance, new_state, run_episode
 from .history import EventType, event, execution_started, format_time, parse_time
 from .queues import QueueSource, open_queue_source, storage_setting
@@ -173,6 +175,15 @@ class DevHost:
     def get(self, instance_id: str) -> InstanceRow | None:
         return self.store.get(instance_id)
 
+    def signal_entity(self, name: str, key: str, operation: str, input_text: str | None = None) -> None:
+        """Queue an operation on entity `name` (any case) / `key` with no response, as a client signal."""
+        self.store.post_entity_op(scheduler_id(name, key), operation, input_text, self.clock.now())
+        self._notify()
+
+    def read_entity(self, name: str, key: str) -> EntityState:
+        """The entity's state as last committed (exists False before its first operation or once deleted)."""
+        return self.store.entity(scheduler_id(name, key))
+
     def _require(self, instance_id: str) -> InstanceRow:
         inst = self.store.get(instance_id)
         if inst is None:
@@ -288,6 +299,7 @@ class DevHost:
         if self._held.is_set():
             return False
         started = self.triggers.poll()
+        entities_ran = self._run_entities()
         ready = self.store.ready_instances(self.clock.now(), set())
         for instance_id in ready:
             if self._stopping.is_set():
@@ -301,9 +313,42 @@ class DevHost:
                 self._fail_internal(instance_id, exc)
             finally:
                 self._busy -= 1
-        if ready:
+        if ready or entities_ran:
             self._notify()
-        return bool(ready) or started
+        return bool(ready) or started or entities_ran
+
+    def _run_entities(self) -> bool:
+        """Run one batch for each entity with queued operations (on this thread: serialized per entity)."""
+        ready = self.store.ready_entities(self.clock.now())
+        for entity_id in ready:
+            self._busy += 1
+            self._changes += 1
+            try:
+                self._run_entity_batch(entity_id)
+            except Exception:
+                log.exception("entity %s: batch failed inside devhost", entity_id)
+            finally:
+                self._busy -= 1
+        return bool(ready)
+
+    def _run_entity_batch(self, entity_id: str) -> None:
+        now = self.clock.now()
+        operations = self.store.take_entity_ops(entity_id, now)
+        if not operations:
+            return
+        name, key = split_scheduler_id(entity_id)
+        function = self.app.entities.get(name)
+        before = self.store.entity(entity_id)
+        if function is None:
+            missing = f"The function '{name}' doesn't exist, is disabled, or is not an entity function."
+            log.warning("entity %s: %s", entity_id, missing)
+            after, results = before, [EntityResult(op, True, json.dumps(missing)) for op in operations]
+        else:
+            after, results = run_operations(function.callable, name, key, before, operations)
+        responses = [(r.operation.parent_id, r.operation.parent_execution_id,
+                      event(EventType.EventRaised, now, Name=r.operation.request_id, Input=r.response()))
+                     for r in results if r.operation.request_id and r.operation.parent_id]
+        self.store.commit_entity_batch(entity_id, name, key, [op.id for op in operations], after, responses, now)
 
     def _wait_for_work(self) -> None:
         now = self.clock.now()
@@ -379,7 +424,8 @@ class DevHost:
                 new_execution_id=new_execution, new_input=new_input, messages=messages_out,
                 cancelled_timers=outcome.cancelled_timers, work=outcome.activities,
                 children=[(c.instance_id, c.name, c.input_text, c.task_id) for c in outcome.children],
-                drop_pending=new_execution is not None)
+                drop_pending=new_execution is not None,
+                entity_ops=[(m.entity_id, m.operation, m.input_text, m.request_id) for m in outcome.entity_messages])
         except StaleEpisode:
             log.debug("episode of %s dropped: the instance changed while it ran", inst.id)
             return

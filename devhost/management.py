@@ -10,9 +10,10 @@ import json
 import re
 import uuid
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
-from .history import EventType, parse_time
+from .entities import input_text_of
+from .history import EventType, format_time, parse_time
 from .host import DevHost, InstanceGone, InstanceNotFound
 from .store import TERMINAL, InstanceExists, InstanceRow
 
@@ -117,7 +118,7 @@ class ManagementApi:
             elif method == "POST" and len(parts) >= 3:
                 return self.command(parts[1], parts[2], parts[3:], query, body)
         if parts and parts[0] == "entities":
-            return 501, {}, _error("devhost does not support durable entities; run under the Functions host.")
+            return self.entities(method, [unquote(p) for p in parts[1:]], query, headers, body)
         return 404, {}, _error(f"No durable management route for {method} /{'/'.join(parts)}.")
 
     # ---- handlers ------------------------------------------------------------------------------
@@ -201,6 +202,40 @@ class ManagementApi:
             return 501, {}, _error("devhost does not support rewind.")
         return 404, {}, _error(f"Unknown instance command '{verb}'.")
 
+    def entities(self, method: str, parts: list[str], query: dict[str, str], headers: dict[str, str],
+                 body: bytes) -> Response:
+        """`entities/{name}/{key}`: GET reads the state (404 before the first operation or once deleted),
+        POST `?op=` signals; GET `entities/[{name}]` lists entities (§2.4). Names are case-insensitive."""
+        if len(parts) == 2 and all(parts) and method == "GET":
+            state = self.host.read_entity(parts[0], parts[1])
+            if not state.exists:
+                return 404, {}, None
+            return 200, {}, json.loads(state.state_text or "null")
+        if len(parts) == 2 and all(parts) and method == "POST":
+            try:
+                token = json.loads(body) if body.strip() else None
+            except ValueError:
+                return 400, {}, _error("The request content is not valid JSON.")
+            self.host.signal_entity(parts[0], parts[1], query.get("op") or "", input_text_of(token))
+            return 202, {}, None
+        if len(parts) <= 1 and method == "GET":
+            return self.list_entities(parts[0] if parts else None, query, headers)
+        return 404, {}, _error("Entity routes are entities/{name}/{key} (GET, POST ?op=) and entities/[{name}] (GET).")
+
+    def list_entities(self, name: str | None, query: dict[str, str], headers: dict[str, str]) -> Response:
+        top = int(query.get("top") or 100)
+        rows = self.host.store.query_entities(name, limit=top + 1,
+                                              after=headers.get("x-ms-continuation-token") or None)
+        out_headers = {}
+        if len(rows) > top:
+            rows = rows[:top]
+            out_headers["x-ms-continuation-token"] = f"@{rows[-1][0]}@{rows[-1][1]}"
+        fetch_state = _flag(query, "fetchState", False)
+        return 200, out_headers, [
+            {"entityId": {"name": n, "key": k}, "lastOperationTime": _short_time(updated),
+             "state": json.loads(state) if fetch_state else None}
+            for n, k, state, updated in rows]
+
     def restart(self, instance_id: str, new_id: bool) -> Response:
         inst = self.host.get(instance_id)
         if inst is None:
@@ -270,6 +305,4 @@ def _short_time(stamp: str) -> str:
 
 
 def _time_arg(value: str | None) -> str | None:
-    from .history import format_time
-
     return format_time(parse_time(value)) if value else None

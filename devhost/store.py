@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .entities import EntityState, Operation
 from .history import EventType, event, execution_started, format_time
 
 TERMINAL = ("Completed", "Failed", "Terminated", "Canceled")
@@ -66,6 +67,24 @@ CREATE TABLE IF NOT EXISTS work (
     input TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS entities (
+    id TEXT PRIMARY KEY,        -- scheduler id @name@key (name in lower case)
+    name TEXT NOT NULL,
+    key TEXT NOT NULL,
+    state TEXT NOT NULL,        -- JSON text of the state, as the SDK wrote it
+    updated TEXT NOT NULL       -- last operation time
+);
+CREATE TABLE IF NOT EXISTS entity_ops (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order: operations run in it, per sender and overall
+    entity_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    input TEXT,                 -- JSON text
+    request_id TEXT,            -- a call's response event name; NULL for a signal
+    parent_id TEXT,
+    parent_execution_id TEXT,
+    visible_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entity_ops_entity ON entity_ops(entity_id, id);
 """
 
 
@@ -301,11 +320,13 @@ class Store:
         return [r["instance_id"] for r in rows if r["instance_id"] not in exclude][:limit]
 
     def next_due(self) -> str | None:
-        """When the earliest message not yet visible becomes visible (a timer, a retry delay)."""
+        """When the earliest message not yet visible becomes visible (a timer, a retry delay), entity
+        operations included."""
         with self._lock:
             row = self._db.execute(
-                "SELECT MIN(m.visible_at) AS due FROM messages m JOIN instances i ON i.id = m.instance_id"
-                " WHERE i.status != 'Suspended'").fetchone()
+                "SELECT MIN(due) AS due FROM (SELECT MIN(m.visible_at) AS due FROM messages m"
+                " JOIN instances i ON i.id = m.instance_id WHERE i.status != 'Suspended'"
+                " UNION ALL SELECT MIN(visible_at) FROM entity_ops)").fetchone()
         return row["due"] if row else None
 
     def take_messages(self, instance_id: str, now: datetime) -> list[tuple[int, str | None, dict[str, Any]]]:
@@ -321,11 +342,13 @@ class Store:
                        new_execution_id: str | None = None, new_input: Any = None,
                        messages: Iterable[tuple] = (),
                        cancelled_timers: Iterable[int] = (), work: Iterable[tuple[int, str, str | None]] = (),
-                       children: Iterable[tuple[str, str, Any, int]] = (), drop_pending: bool = False) -> list[int]:
+                       children: Iterable[tuple[str, str, Any, int]] = (), drop_pending: bool = False,
+                       entity_ops: Iterable[tuple[str, str, str | None, str | None]] = ()) -> list[int]:
         """Commit one episode atomically; return the ids of the activity work items it created.
 
         `children` are sub-orchestrations to create (id, name, input token, parent task id); one
-        whose id is still running fails its parent task instead, as DTFx does.
+        whose id is still running fails its parent task instead, as DTFx does. `entity_ops` are
+        signals and calls (entity id, operation, input text, request id or None) sent by this episode.
         """
         stamp = format_time(now)
         work_ids: list[int] = []
@@ -362,6 +385,8 @@ class Store:
                     failed = event(EventType.SubOrchestrationInstanceFailed, now, TaskScheduledId=task_id,
                                    Reason=str(exc), Details=None)
                     self._post(db, inst.id, inst.execution_id, failed, now)
+            for entity_id, op_name, op_input, op_request in entity_ops:
+                self._post_entity_op(db, entity_id, op_name, op_input, op_request, inst.id, inst.execution_id, now)
             for task_id, name, input_text in work:
                 cur = db.execute("INSERT INTO work (instance_id, execution_id, task_id, name, input)"
                                  " VALUES (?,?,?,?,?)", (inst.id, inst.execution_id, task_id, name, input_text))
@@ -418,6 +443,64 @@ class Store:
             cur = db.execute("DELETE FROM work WHERE id=?", (item.id,))
             if cur.rowcount:
                 self._post(db, item.instance_id, item.execution_id, ev, now)
+
+    # ---- entities ---------------------------------------------------------------------------
+    def post_entity_op(self, entity_id: str, name: str, input_text: str | None, now: datetime) -> None:
+        """Queue a signal from a client (no response goes anywhere)."""
+        with self.transaction() as db:
+            self._post_entity_op(db, entity_id, name, input_text, None, None, None, now)
+
+    def _post_entity_op(self, db: sqlite3.Connection, entity_id: str, name: str, input_text: str | None,
+                        request: str | None, parent_id: str | None, parent_execution_id: str | None,
+                        now: datetime) -> None:
+        db.execute("INSERT INTO entity_ops (entity_id, name, input, request_id, parent_id, parent_execution_id,"
+                   " visible_at) VALUES (?,?,?,?,?,?,?)",
+                   (entity_id, name, input_text, request, parent_id, parent_execution_id, format_time(now)))
+
+    def ready_entities(self, now: datetime, limit: int = 64) -> list[str]:
+        """Entities with queued operations, the one waiting longest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT entity_id, MIN(id) AS first FROM entity_ops WHERE visible_at <= ?"
+                                    " GROUP BY entity_id ORDER BY first LIMIT ?", (format_time(now), limit)).fetchall()
+        return [r["entity_id"] for r in rows]
+
+    def take_entity_ops(self, entity_id: str, now: datetime, limit: int = 100) -> list[Operation]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM entity_ops WHERE entity_id=? AND visible_at <= ? ORDER BY id"
+                                    " LIMIT ?", (entity_id, format_time(now), limit)).fetchall()
+        return [Operation(r["id"], r["name"], r["input"], r["request_id"], r["parent_id"], r["parent_execution_id"])
+                for r in rows]
+
+    def entity(self, entity_id: str) -> EntityState:
+        with self._lock:
+            row = self._db.execute("SELECT state FROM entities WHERE id=?", (entity_id,)).fetchone()
+        return EntityState(True, row["state"]) if row else EntityState(False, None)
+
+    def commit_entity_batch(self, entity_id: str, name: str, key: str, consumed: list[int], after: EntityState,
+                            responses: Iterable[tuple[str, str | None, dict[str, Any]]], now: datetime) -> None:
+        """Store a batch's outcome atomically: operations consumed, the state (or its deletion), responses."""
+        with self.transaction() as db:
+            db.execute(f"DELETE FROM entity_ops WHERE id IN ({','.join('?' * len(consumed))})", consumed)
+            if after.exists:
+                db.execute("INSERT INTO entities (id, name, key, state, updated) VALUES (?,?,?,?,?) ON CONFLICT(id)"
+                           " DO UPDATE SET state=excluded.state, updated=excluded.updated",
+                           (entity_id, name, key, after.state_text or "null", format_time(now)))
+            else:
+                db.execute("DELETE FROM entities WHERE id=?", (entity_id,))
+            for instance_id, execution_id, ev in responses:
+                self._post(db, instance_id, execution_id, ev, now)
+
+    def query_entities(self, name: str | None = None, limit: int = 100,
+                       after: str | None = None) -> list[tuple[str, str, str, str]]:
+        """(name, key, state text, last operation time) of existing entities, by id; paged by `after`."""
+        sql, args = "SELECT id, name, key, state, updated FROM entities WHERE 1=1", []
+        if name:
+            sql, args = sql + " AND name = ?", [*args, name.lower()]
+        if after:
+            sql, args = sql + " AND id > ?", [*args, after]
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY id LIMIT ?", [*args, limit]).fetchall()
+        return [(r["name"], r["key"], r["state"], r["updated"]) for r in rows]
 
     # ---- meta ------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

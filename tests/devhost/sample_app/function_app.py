@@ -198,12 +198,6 @@ def slow_work(context: df.DurableOrchestrationContext):
     return [first, second]
 
 
-@app.orchestration_trigger(context_name="context")
-def uses_entity(context: df.DurableOrchestrationContext):
-    yield context.call_entity(df.EntityId("counter", "k"), "add", 1)
-    return "unreachable"
-
-
 # ---- loops the race tests stop at random moments ----------------------------------------------
 @app.orchestration_trigger(context_name="context")
 def spin(context: df.DurableOrchestrationContext):
