@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -25,6 +26,14 @@ FEATURE_NAMES = {
     "cosmosDBTrigger": "Cosmos DB triggers",
     "eventGridTrigger": "Event Grid triggers",
 }
+
+
+_SETTING_REF = re.compile(r"%([A-Za-z0-9_:.\-]+)%")
+
+
+def app_setting(name: str) -> str | None:
+    """An app setting (an environment variable; names compare ignoring case, as the Functions host's do)."""
+    return next((v for k, v in os.environ.items() if k.upper() == name.upper()), None)
 
 
 class AppLoadError(Exception):
@@ -84,7 +93,12 @@ class LoadedApp:
         return None
 
     def durable_setting(self, key: str, default: Any) -> Any:
-        return (self.host_json.get("extensions", {}).get("durableTask", {}) or {}).get(key, default)
+        """A `extensions.durableTask` value of host.json; `%NAME%` reads app setting NAME, as the
+        extension's name resolver does (unset: `default`)."""
+        value = (self.host_json.get("extensions", {}).get("durableTask", {}) or {}).get(key, default)
+        if isinstance(value, str) and (match := _SETTING_REF.fullmatch(value.strip())):
+            return app_setting(match.group(1)) or default
+        return value
 
 
 def load_app(folder: str | Path, module_name: str = "function_app", strict: bool = True) -> LoadedApp:

@@ -82,12 +82,16 @@ def run_operations(handler: Callable[[str], str], name: str, key: str, before: E
     state = before
     results: list[Result] = []
     for op in operations:
-        answer = json.loads(handler(json.dumps({
-            "self": {"name": name, "key": key},
-            "exists": state.exists,
-            "state": state.state_text if state.exists else None,
-            "batch": [{"name": op.name, "input": json.dumps(op.input_text)}],
-        })))
+        try:
+            answer = json.loads(handler(json.dumps({
+                "self": {"name": name, "key": key},
+                "exists": state.exists,
+                "state": state.state_text if state.exists else None,
+                "batch": [{"name": op.name, "input": json.dumps(op.input_text)}],
+            })))
+        except Exception as exc:  # the invocation itself failed: the operation fails, the state stands
+            results.append(Result(op, True, json.dumps(f"Entity function '{name}' failed: {exc}")))
+            continue
         outcome = answer["results"][0]
         results.append(Result(op, bool(outcome["isError"]), outcome["result"]))
         if not outcome["isError"]:

@@ -54,6 +54,7 @@ class ChildStart:
     name: str
     input_text: str | None
     task_id: int
+    version: str | None = None  # None: the host's default version
 
 
 @dataclass
@@ -248,7 +249,7 @@ def _advance_retry(ev: dict[str, Any], state: dict[str, Any], now: datetime, out
     slot.update(phase="attempt", attempt=slot["attempt"] + 1)
     state["retries"][str(seq)] = slot
     return _schedule(slot["kind"], slot["name"], slot["input"], seq, slot.get("instance_id"), state,
-                     now, out)
+                     now, out, slot.get("version"))
 
 
 def _close_task(ev: dict[str, Any], state: dict[str, Any]) -> None:
@@ -267,7 +268,7 @@ def _take_seq(state: dict[str, Any]) -> int:
 
 
 def _schedule(kind: str, name: str, input_text: str | None, seq: int, instance_id: str | None,
-              state: dict[str, Any], now: datetime, out: Outcome) -> list[dict[str, Any]]:
+              state: dict[str, Any], now: datetime, out: Outcome, version: str | None = None) -> list[dict[str, Any]]:
     state["open"][str(seq)] = kind
     if kind == "activity":
         out.activities.append((seq, name, input_text))
@@ -275,7 +276,7 @@ def _schedule(kind: str, name: str, input_text: str | None, seq: int, instance_i
                       Input=json.dumps([input_text]) if input_text is not None else None)]
     # The Functions host names an unnamed sub-orchestration "<parent execution id>:<seq>" (§1.6).
     child_id = instance_id or f"{state['execution_id']}:{seq}"
-    out.children.append(ChildStart(child_id, name, input_text, seq))
+    out.children.append(ChildStart(child_id, name, input_text, seq, version))
     return [event(EventType.SubOrchestrationInstanceCreated, now, seq, Name=name, Version="",
                   InstanceId=child_id, Input=input_text)]
 
@@ -370,9 +371,10 @@ def _schedule_new(action: dict[str, Any], state: dict[str, Any], now: datetime, 
         state["retries"][str(seq)] = {
             "kind": task_kind, "name": name, "input": action.get("input"), "instance_id": instance_id,
             "options": action.get("retryOptions") or {}, "attempt": 1, "phase": "attempt", "final": False,
-            "first_at": format_time(now),
+            "first_at": format_time(now), "version": action.get("version"),
         }
-    out.events.extend(_schedule(task_kind, name, action.get("input"), seq, instance_id, state, now, out))
+    out.events.extend(_schedule(task_kind, name, action.get("input"), seq, instance_id, state, now, out,
+                                action.get("version")))
     return [kind, name, seq]
 
 

@@ -69,6 +69,7 @@ class DevHost:
         self.db_path = db_path
         self.clock: Clock = clock or RealClock()
         self.task_hub = str(self.app.durable_setting("hubName", "DevHostHub"))
+        self.default_version: str | None = self.app.durable_setting("defaultVersion", None)
         workers = activity_workers or int(self.app.durable_setting("maxConcurrentActivityFunctions", 8))
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="devhost-activity")
         self.store = Store(db_path)
@@ -136,11 +137,13 @@ class DevHost:
                 self.clock.advance_to(parse_time(latest))
 
     # ---- client API (what the management HTTP API calls) ------------------------------------
-    def start_new(self, name: str, instance_id: str, input_token: Any = None) -> str:
-        """Start orchestrator `name` as `instance_id`; raise InstanceExists if it is still running."""
+    def start_new(self, name: str, instance_id: str, input_token: Any = None, version: str | None = None) -> str:
+        """Start orchestrator `name` as `instance_id`; raise InstanceExists if it is still running.
+
+        `version` defaults to host.json's durableTask.defaultVersion, as in the extension."""
         if name not in self.app.orchestrators:
             raise LookupError(f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function.")
-        self.store.create_instance(instance_id, name, input_token, self.clock.now())
+        self.store.create_instance(instance_id, name, input_token, self.clock.now(), version or self.default_version)
         self._notify()
         return instance_id
 
@@ -344,7 +347,11 @@ class DevHost:
             log.warning("entity %s: %s", entity_id, missing)
             after, results = before, [EntityResult(op, True, json.dumps(missing)) for op in operations]
         else:
-            after, results = run_operations(function.callable, name, key, before, operations)
+            def invoke(text: str, function: FunctionInfo = function) -> str:
+                # With its bindings, as the host calls it: an entity may also declare a durable client.
+                return self.call_function(function, {function.trigger["name"]: text})
+
+            after, results = run_operations(invoke, name, key, before, operations)
         responses = [(r.operation.parent_id, r.operation.parent_execution_id,
                       event(EventType.EventRaised, now, Name=r.operation.request_id, Input=r.response()))
                      for r in results if r.operation.request_id and r.operation.parent_id]
@@ -408,7 +415,8 @@ class DevHost:
         next_state = outcome.state
         if status == "ContinuedAsNew":
             new_execution = _new_execution_id()
-            started = _restart_event(inst, new_execution, outcome.continue_input, now)
+            started = _restart_event(inst, new_execution, outcome.continue_input, now,
+                                     _version_of(past + outcome.events))
             messages_out.append((inst.id, None, started, now))
             messages_out += [(inst.id, None, ev, now) for ev in outcome.carried_events]
             next_state = new_state(new_execution)
@@ -423,7 +431,8 @@ class DevHost:
                 custom_status=outcome.custom_status, output=output, state=next_state, now=now,
                 new_execution_id=new_execution, new_input=new_input, messages=messages_out,
                 cancelled_timers=outcome.cancelled_timers, work=outcome.activities,
-                children=[(c.instance_id, c.name, c.input_text, c.task_id) for c in outcome.children],
+                children=[(c.instance_id, c.name, c.input_text, c.task_id, c.version or self.default_version)
+                          for c in outcome.children],
                 drop_pending=new_execution is not None,
                 entity_ops=[(m.entity_id, m.operation, m.input_text, m.request_id) for m in outcome.entity_messages])
         except StaleEpisode:
@@ -515,12 +524,19 @@ def _new_execution_id() -> str:
     return uuid.uuid4().hex
 
 
-def _restart_event(inst: InstanceRow, execution_id: str, input_text: Any, now: datetime) -> dict[str, Any]:
+def _restart_event(inst: InstanceRow, execution_id: str, input_text: Any, now: datetime,
+                   version: str | None) -> dict[str, Any]:
     parent = None
     if inst.parent_id:
         parent = {"Name": None, "Version": None, "TaskScheduleId": inst.parent_task_id,
                   "OrchestrationInstance": {"InstanceId": inst.parent_id, "ExecutionId": inst.parent_execution_id}}
-    return execution_started(now, inst.name, json.dumps(input_text), inst.id, execution_id, parent)
+    return execution_started(now, inst.name, json.dumps(input_text), inst.id, execution_id, parent, version)
+
+
+def _version_of(history: list[dict[str, Any]]) -> str | None:
+    """The version of the execution `history` belongs to (continue_as_new keeps it, as DTFx does)."""
+    started = next((e for e in history if e["EventType"] == EventType.ExecutionStarted), None)
+    return started.get("Version") if started else None
 
 
 __all__ = ["DevHost", "InstanceExists", "InstanceGone", "InstanceNotFound"]

@@ -103,7 +103,7 @@ class ManagementApi:
     def _route(self, method: str, parts: list[str], query: dict[str, str], headers: dict[str, str],
                body: bytes) -> Response:
         if parts and parts[0] == "orchestrators" and method == "POST" and len(parts) in (2, 3):
-            return self.start(parts[1], parts[2] if len(parts) == 3 else None, body)
+            return self.start(parts[1], parts[2] if len(parts) == 3 else None, body, query.get("version") or None)
         if parts and parts[0] == "instances":
             if len(parts) == 1:
                 if method == "GET":
@@ -122,7 +122,7 @@ class ManagementApi:
         return 404, {}, _error(f"No durable management route for {method} /{'/'.join(parts)}.")
 
     # ---- handlers ------------------------------------------------------------------------------
-    def start(self, name: str, instance_id: str | None, body: bytes) -> Response:
+    def start(self, name: str, instance_id: str | None, body: bytes, version: str | None = None) -> Response:
         instance_id = instance_id or uuid.uuid4().hex
         if not valid_instance_id(instance_id):
             return 400, {}, _error(f"Instance ID '{instance_id}' is not valid.")
@@ -131,7 +131,7 @@ class ManagementApi:
         except ValueError:
             return 400, {}, _error("The request content is not valid JSON.")
         try:
-            self.host.start_new(name, instance_id, token)
+            self.host.start_new(name, instance_id, token, version)
         except LookupError as exc:
             return 400, {}, _error(str(exc))
         except InstanceExists as exc:

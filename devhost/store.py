@@ -176,13 +176,14 @@ class Store:
             self._db.execute("COMMIT")
 
     # ---- instances -------------------------------------------------------------------------
-    def create_instance(self, instance_id: str, name: str, input_token: Any, now: datetime) -> str:
+    def create_instance(self, instance_id: str, name: str, input_token: Any, now: datetime,
+                        version: str | None = None) -> str:
         """Create (or replace a finished) instance and post its ExecutionStarted; return execution id."""
         with self.transaction() as db:
-            return self._create(db, instance_id, name, input_token, now)
+            return self._create(db, instance_id, name, input_token, now, version=version)
 
     def _create(self, db: sqlite3.Connection, instance_id: str, name: str, input_token: Any, now: datetime,
-                parent: ParentLink | None = None) -> str:
+                parent: ParentLink | None = None, version: str | None = None) -> str:
         row = db.execute("SELECT status FROM instances WHERE id=?", (instance_id,)).fetchone()
         if row is not None and row["status"] not in TERMINAL:
             raise InstanceExists(f"An instance with ID '{instance_id}' already exists and is {row['status']}.")
@@ -201,7 +202,8 @@ class Store:
             parent_info = {"Name": parent.name, "Version": None, "TaskScheduleId": parent.task_id,
                            "OrchestrationInstance": {"InstanceId": parent.instance_id,
                                                      "ExecutionId": parent.execution_id}}
-        started = execution_started(now, name, json.dumps(input_token), instance_id, execution_id, parent_info)
+        started = execution_started(now, name, json.dumps(input_token), instance_id, execution_id, parent_info,
+                                    version)
         self._post(db, instance_id, None, started, now)
         return execution_id
 
@@ -342,11 +344,11 @@ class Store:
                        new_execution_id: str | None = None, new_input: Any = None,
                        messages: Iterable[tuple] = (),
                        cancelled_timers: Iterable[int] = (), work: Iterable[tuple[int, str, str | None]] = (),
-                       children: Iterable[tuple[str, str, Any, int]] = (), drop_pending: bool = False,
+                       children: Iterable[tuple[str, str, Any, int, str | None]] = (), drop_pending: bool = False,
                        entity_ops: Iterable[tuple[str, str, str | None, str | None]] = ()) -> list[int]:
         """Commit one episode atomically; return the ids of the activity work items it created.
 
-        `children` are sub-orchestrations to create (id, name, input token, parent task id); one
+        `children` are sub-orchestrations to create (id, name, input token, parent task id, version); one
         whose id is still running fails its parent task instead, as DTFx does. `entity_ops` are
         signals and calls (entity id, operation, input text, request id or None) sent by this episode.
         """
@@ -377,10 +379,10 @@ class Store:
                 db.execute("DELETE FROM work WHERE instance_id=?", (inst.id,))
             for instance_id, execution_id, ev, visible_at in messages:
                 self._post(db, instance_id, execution_id, ev, visible_at)
-            for child_id, name, input_token, task_id in children:
+            for child_id, name, input_token, task_id, version in children:
                 try:
                     self._create(db, child_id, name, input_token, now,
-                                 ParentLink(inst.id, inst.execution_id, task_id, inst.name))
+                                 ParentLink(inst.id, inst.execution_id, task_id, inst.name), version)
                 except InstanceExists as exc:
                     failed = event(EventType.SubOrchestrationInstanceFailed, now, TaskScheduledId=task_id,
                                    Reason=str(exc), Details=None)
