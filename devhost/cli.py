@@ -17,6 +17,7 @@ from .app_loader import AppLoadError
 from .azurite import SERVICES, Azurite, AzuriteError, azurite_unavailable, free_well_known_ports
 from .host import DevHost
 from .http_server import HttpFrontDoor
+from .local_settings import FILE_NAME, LocalSettingsError, apply_local_settings
 from .queues import STORAGE_SETTING
 
 DEFAULT_APP = Path(__file__).resolve().parent.parent
@@ -79,6 +80,16 @@ def main(argv: list[str] | None = None) -> int:
         simulation = start_simulation(clock, os.environ, ports=ports)
         for platform, server in simulation.servers.items():
             print(f"  simulator {platform}: {server.url}")
+    try:
+        applied = apply_local_settings(app_dir)
+    except LocalSettingsError as exc:
+        print(f"devhost: {exc}", file=sys.stderr)
+        return 2
+    if applied is not None:
+        print(f"  {FILE_NAME}: {len(applied.set)} values set"
+              + (f"; kept from the environment: {', '.join(applied.kept)}" if applied.kept else "")
+              + (f"; ConnectionStrings not applied (read Values instead): "
+                 f"{', '.join(applied.ignored_connection_strings)}" if applied.ignored_connection_strings else ""))
     azurite = _start_azurite() if args.azurite else None
     try:
         host = DevHost(app_dir, db_path=db, clock=clock)

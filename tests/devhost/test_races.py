@@ -94,3 +94,17 @@ def test_200_events_at_random_moments_are_each_delivered_exactly_once(served):
     at_random_moments(ticks, 31, lambda i: served.host.raise_event(i, "tick", None), gap=0.002)
     served.host.wait_idle(30)
     assert {i: served.host.get(i).custom_status for i in ids} == {i: {"seen": 10} for i in ids}
+
+
+def test_terminate_then_purge_at_random_moments_leaves_nothing_behind(served):
+    ids = start_loops(served, "spin_activities", 100)
+
+    def end(instance_id: str) -> None:
+        served.host.terminate(instance_id, "stop")
+        assert served.host.store.purge(instance_id) == 1
+
+    at_random_moments(ids, 41, end)
+    served.host.wait_idle(30)
+    assert [i for i in ids if served.host.get(i) is not None] == []
+    leftovers = served.host.store._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+    assert leftovers == 0
