@@ -178,6 +178,18 @@ class DevHost:
     def get(self, instance_id: str) -> InstanceRow | None:
         return self.store.get(instance_id)
 
+    def rewind(self, instance_id: str, reason: str | None = None) -> None:
+        """Run a Failed instance's failed activities again (Store.rewind); 404 unknown, 410 not Failed,
+        ValueError for what devhost does not rewind."""
+        try:
+            items = self.store.rewind(instance_id, reason or "", self.clock.now())
+        except LookupError as exc:
+            _check_found(instance_id, exc.args[0])  # unknown: 404; Completed, Terminated: 410
+            return  # Pending, Running or Suspended: nothing to rewind (the extension answers 202 too)
+        for item in items:
+            self._submit_activity(item)
+        self._notify()
+
     def signal_entity(self, name: str, key: str, operation: str, input_text: str | None = None) -> None:
         """Queue an operation on entity `name` (any case) / `key` with no response, as a client signal."""
         self.store.post_entity_op(scheduler_id(name, key), operation, input_text, self.clock.now())

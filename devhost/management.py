@@ -199,7 +199,11 @@ class ManagementApi:
         if verb == "restart":
             return self.restart(instance_id, _flag(query, "restartWithNewInstanceId", True))
         if verb == "rewind":
-            return 501, {}, _error("devhost does not support rewind.")
+            try:
+                self.host.rewind(instance_id, reason)
+            except ValueError as exc:
+                return 501, {}, _error(str(exc))
+            return 202, {}, None
         return 404, {}, _error(f"Unknown instance command '{verb}'.")
 
     def entities(self, method: str, parts: list[str], query: dict[str, str], headers: dict[str, str],

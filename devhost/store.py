@@ -9,6 +9,7 @@ were running are run again (at-least-once, as in Azure).
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import threading
@@ -431,6 +432,57 @@ class Store:
             self._history.pop(instance_id, None)
             inst.status, inst.output = "Terminated", reason
             return inst
+
+    def rewind(self, instance_id: str, reason: str, now: datetime) -> list[WorkItem]:
+        """Rewind a Failed instance whose failure came from activities: its failed activities run again.
+
+        As DTFx's rewind does for them: the failed tasks' TaskFailed events and the failed ExecutionCompleted
+        leave the history (a GenericEvent records the rewind), the tasks are open again and the instance is
+        Running; replay then waits for their new results. Raises ValueError naming what devhost cannot rewind
+        (a failed sub-orchestration, a task with retry options); returns the work items to run.
+        """
+        with self.transaction() as db:
+            row = db.execute("SELECT * FROM instances WHERE id=?", (instance_id,)).fetchone()
+            if row is None or row["status"] != "Failed":
+                raise LookupError(row["status"] if row else None)
+            inst = InstanceRow.from_row(row)
+            rows = db.execute("SELECT seq, event FROM history WHERE instance_id=? AND execution_id=? ORDER BY seq",
+                              (instance_id, inst.execution_id)).fetchall()
+            events = [(r["seq"], json.loads(r["event"])) for r in rows]
+            scheduled = {e["EventId"]: e for _, e in events if e["EventType"] == EventType.TaskScheduled}
+            if any(e["EventType"] == EventType.SubOrchestrationInstanceFailed for _, e in events):
+                raise ValueError("devhost rewinds failed activities only, not failed sub-orchestrations")
+            # The host's retry loop appends a TimerCreated right after a failed attempt (§1.6 "Retry").
+            if any(a["EventType"] == EventType.TaskFailed and b["EventType"] == EventType.TimerCreated
+                   for (_, a), (_, b) in itertools.pairwise(events)):
+                raise ValueError("devhost does not rewind tasks that have retry options")
+            failed = [(seq, e) for seq, e in events if e["EventType"] == EventType.TaskFailed]
+            ended = [seq for seq, e in events if e["EventType"] == EventType.ExecutionCompleted]
+            if not failed or not ended:
+                raise ValueError("the instance failed in its own code, not in an activity: rewinding it would "
+                                 "fail it again")
+            drop = [seq for seq, _ in failed] + ended
+            db.execute(f"DELETE FROM history WHERE instance_id=? AND seq IN ({','.join('?' * len(drop))})",
+                       [instance_id, *drop])
+            base = db.execute("SELECT MAX(seq) + 1 FROM history WHERE instance_id=?", (instance_id,)).fetchone()[0]
+            marker = {**event(EventType.GenericEvent, now, Data=f"Rewound: {reason}"), "IsPlayed": True}
+            db.execute("INSERT INTO history (instance_id, seq, execution_id, event) VALUES (?,?,?,?)",
+                       (instance_id, base, inst.execution_id, json.dumps(marker)))
+            state = dict(inst.state)
+            state["open"] = {**state.get("open", {}), **{str(e["TaskScheduledId"]): "activity" for _, e in failed}}
+            items = []
+            for _, e in failed:
+                task = scheduled[e["TaskScheduledId"]]
+                input_text = json.loads(task["Input"])[0] if task.get("Input") else None
+                cur = db.execute("INSERT INTO work (instance_id, execution_id, task_id, name, input)"
+                                 " VALUES (?,?,?,?,?)",
+                                 (instance_id, inst.execution_id, task["EventId"], task["Name"], input_text))
+                items.append(WorkItem(int(cur.lastrowid), instance_id, inst.execution_id, task["EventId"],
+                                      task["Name"], input_text))
+            db.execute("UPDATE instances SET status='Running', output=NULL, updated=?, state=? WHERE id=?",
+                       (format_time(now), json.dumps(state), instance_id))
+            self._history.pop(instance_id, None)
+            return items
 
     # ---- activity work ---------------------------------------------------------------------
     def pending_work(self) -> list[WorkItem]:

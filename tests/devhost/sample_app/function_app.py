@@ -198,6 +198,20 @@ def slow_work(context: df.DurableOrchestrationContext):
     return [first, second]
 
 
+@app.orchestration_trigger(context_name="context")
+def fragile(context: df.DurableOrchestrationContext):
+    """One flaky activity, no retry options: it fails the orchestration; a rewind runs it again."""
+    first = yield context.call_activity("double", 1)
+    result = yield context.call_activity("flaky", context.get_input())
+    return [first, result]
+
+
+@app.orchestration_trigger(context_name="context")
+def failing_child_parent(context: df.DurableOrchestrationContext):
+    yield context.call_sub_orchestrator("failing", None)
+    return "unreachable"
+
+
 # ---- loops the race tests stop at random moments ----------------------------------------------
 @app.orchestration_trigger(context_name="context")
 def spin(context: df.DurableOrchestrationContext):
