@@ -542,7 +542,10 @@ class Store:
             else:
                 db.execute("DELETE FROM entities WHERE id=?", (entity_id,))
             for instance_id, execution_id, ev in responses:
-                self._post(db, instance_id, execution_id, ev, now)
+                # A caller that ended or was purged meanwhile takes no more messages.
+                caller = db.execute("SELECT status FROM instances WHERE id=?", (instance_id,)).fetchone()
+                if caller is not None and caller["status"] not in TERMINAL:
+                    self._post(db, instance_id, execution_id, ev, now)
 
     def query_entities(self, name: str | None = None, limit: int = 100,
                        after: str | None = None) -> list[tuple[str, str, str, str]]:
