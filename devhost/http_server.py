@@ -29,7 +29,8 @@ WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})
 
 
 class _Server(ThreadingHTTPServer):
-    """A thread per connection and a deep accept queue, so a burst of clients is queued, not reset."""
+    """A thread per connection and a deep accept queue, so a burst of clients is queued, not reset: the
+    socketserver default backlog (5) reset bursts a Functions host accepts (300 parallel starts)."""
 
     daemon_threads = True
     request_queue_size = 1024  # listen() backlog; the kernel caps it at net.core.somaxconn
