@@ -3,11 +3,13 @@
 import azure.durable_functions as df
 import azure.functions as func
 
+from activities.notify import bp as notify_activities
 from activities.runs import bp as run_activities
 from orchestrators.abacus_pipeline import bp as abacus_pipeline
 from orchestrators.azureml_pipeline import bp as azureml_pipeline
 from orchestrators.chain import bp as chains
 from orchestrators.foundry_agent import bp as foundry_agent
+from orchestrators.notify import bp as event_delivery
 from starters.chains_api import bp as chains_api
 from starters.connections_api import bp as connections_api
 from starters.dashboard_api import bp as dashboard_api
@@ -29,6 +31,8 @@ BLUEPRINTS = (
     foundry_agent,
     abacus_pipeline,
     run_activities,
+    event_delivery,
+    notify_activities,
 )
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)

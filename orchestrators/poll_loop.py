@@ -27,6 +27,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from core.cloud_events import new_notice, run_changes
 from core.durations import parse_duration
 from core.parameters import Direction, Parameter, apply_outputs
 from core.poll_policy import (
@@ -45,6 +46,7 @@ from core.poll_policy import (
 from core.run_events import log_run_event
 from core.run_record import new_run_record
 from core.status import ErrorCode, RunStatus, is_terminal
+from orchestrators.notify import announce
 
 CANCEL_EVENT = "cancel"
 run_log = logging.getLogger("runbridge.run")
@@ -57,7 +59,24 @@ RETRY_CAP = 300.0
 
 
 def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Generator[Any, Any, dict[str, Any]]:
-    """Run one remote job to its end; return the final run record."""
+    """Run one remote job to its end; return the final run record. Each change goes out as an event."""
+    notice: dict[str, Any] = {}
+    run = yield from _run(context, policy, notice)
+    if is_terminal(RunStatus(run["status"])) and not context.will_continue_as_new:
+        yield from _announce(context, run, notice, final=True)
+    return run
+
+
+def _announce(context: df.DurableOrchestrationContext, run: dict[str, Any], notice: dict[str, Any],
+              final: bool = False) -> Generator[Any, Any, None]:
+    """Hand the events the run record warrants to its delivery (orchestrators/notify.py); never slows it."""
+    events = run_changes(notice, run, _now(context))
+    if events or notice.get("unsent"):
+        yield from announce(context, run["id"], notice["notify"], notice, events, final)
+
+
+def _run(context: df.DurableOrchestrationContext, policy: PollPolicy,
+         notice: dict[str, Any]) -> Generator[Any, Any, dict[str, Any]]:
     data = context.get_input()
     if isinstance(data, str):  # inputs sent through the SDK client arrive as JSON text (§1.7)
         data = json.loads(data)
@@ -65,6 +84,8 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
     run = data.get("run") or new_run_record(request, _now(context))
     # the run's key moments, carried across continue-as-new (whose history is dropped) for its timeline
     moments: list[dict[str, Any]] = list(data.get("moments") or [])
+    # what the run has announced so far (core/cloud_events.py), carried across continue-as-new as well
+    notice.update(data.get("notice") or new_notice(), notify=list(request.get("notify") or []))
 
     def note(event: str, **extra: Any) -> None:
         _keep_moment(context, run, moments, event)
@@ -73,6 +94,7 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
     cancel_event = context.wait_for_external_event(CANCEL_EVENT)
     if data.get("poll") is None:
         context.set_custom_status(run)
+        yield from _announce(context, run, notice)
         if (yield from _wait_or_cancel(context, cancel_event, 0)):
             return _end(context, run, RunStatus.CANCELLED, ErrorCode.CANCELLED, "Cancelled before it was submitted.")
         # the start deadline is fixed at the first submit: waiting for the platform counts as queueing
@@ -85,7 +107,7 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
             return _end(context, run, RunStatus.CANCELLED, ErrorCode.CANCELLED, "Cancelled before it was submitted.")
         if "continueWaiting" in submitted:
             note("continued_as_new")
-            context.continue_as_new({"request": request, "run": run, "moments": moments,
+            context.continue_as_new({"request": request, "run": run, "moments": moments, "notice": notice,
                                      "waiting": {"poll": state.to_dict(), "wait": submitted["continueWaiting"]}})
             return run
         if not submitted["ok"]:
@@ -130,7 +152,8 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
             context.set_custom_status(run)
             note("continued_as_new")
             context.continue_as_new({"request": request, "run": run, "poll": state.to_dict(),
-                                     "wait": decision.seconds, "cancelSent": cancel_sent, "moments": moments})
+                                     "wait": decision.seconds, "cancelSent": cancel_sent, "moments": moments,
+                                     "notice": notice})
             return run
         elif isinstance(decision, Finish):
             return (yield from _finish(context, request, run, decision))
@@ -141,6 +164,7 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
         context.set_custom_status(run)
         if (run["status"], run["remoteStatus"]) != before:
             note("status_changed")
+            yield from _announce(context, run, notice)
         if isinstance(decision, Cancel):
             note("cancel_requested", reason=decision.reason.value)
         if isinstance(decision, Wait) and decision.state.cancel_reason is not None and not cancel_sent:
