@@ -34,6 +34,7 @@ PLATFORMS: dict[str, PlatformEntry] = {
         "simulators.foundry_agents", 7102, "AI Foundry Agent Service (assistants)"
     ),
     "abacus": PlatformEntry("simulators.abacus", 7103, "Abacus.AI REST API v0 pipelines"),
+    "event_grid": PlatformEntry("simulators.event_grid", 7104, "Event Grid custom topic (CloudEvents input)"),
 }
 
 
