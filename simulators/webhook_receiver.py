@@ -2,8 +2,8 @@
 
 Not a platform: it stands where a scheduler would, for tests and `make demo`. Every POST is kept with the
 result of checking its Standard Webhooks signature against the secret the receiver was given (`verified`
-None when it matched, else why not), so a wrong secret shows in `deliveries`. `down()` makes it answer 503
-(or `refuse=True`: close the listening socket) until `up()`.
+None when it matched, else why not), so a wrong secret shows in `deliveries`. `down()` makes it answer 503 until
+`up()`; `outage` (a function, e.g. of a virtual clock) does the same while it answers True.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 
 from platforms.notify.webhook import verify
@@ -23,6 +24,8 @@ class WebhookReceiver:
         self.secret = secret
         self.deliveries: list[dict[str, Any]] = []
         self._status = 200
+        self.outage: Callable[[], bool] | None = None  # while it answers True, the receiver answers 503
+        self.refused = 0  # deliveries answered with an error
         self._lock = threading.Lock()
         receiver = self
 
@@ -31,7 +34,11 @@ class WebhookReceiver:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 with receiver._lock:
                     status = receiver._status
-                    if status < 300:
+                    if receiver.outage is not None and receiver.outage():
+                        status = 503
+                    if status >= 300:
+                        receiver.refused += 1
+                    else:
                         receiver.deliveries.append({
                             "id": self.headers.get("webhook-id"), "headers": dict(self.headers.items()),
                             "event": json.loads(body), "verified": verify(receiver.secret, dict(self.headers.items()),

@@ -75,3 +75,53 @@ def test_an_unknown_sink_in_notify_is_a_400_naming_the_field(sinks, stack):
     response = stack.post_run(agent_request("nope", notify=["hook", "nowhere"]))
     assert response.status_code == 400
     assert response.json()["error"]["field"] == "notify[1]"
+
+
+def test_a_receiver_down_for_ten_simulated_minutes_gets_every_event_afterwards_in_order(sinks, stack):
+    from datetime import timedelta
+
+    from tests.e2e.conftest import EPOCH
+
+    back = EPOCH + timedelta(minutes=10)
+    sinks.webhook.outage = lambda: stack.clock.now() < back
+    stack.post_run(train_request("outage"))
+    run = stack.wait_run("outage")
+    events = wait_for(lambda: (e := sinks.webhook.events()) and e[-1]["data"]["status"] == "Success"
+                      and e[-1]["type"].endswith("statusChanged") and e)
+    assert sinks.webhook.refused >= 2  # Starting and Running were refused while it was down
+    first_seen = list(dict.fromkeys(e["id"] for e in events))
+    assert first_seen == [f"outage:{n}" for n in range(1, 5)]  # every event, in order, none lost
+    assert dedupe(events)["runs/outage"][-1]["data"]["run"] == run
+    times = [d["event"]["time"] for d in sinks.webhook.deliveries]
+    assert times == sorted(times)
+    # the Event Grid topic was up all along: it got each event at once
+    assert [e["id"] for e in sinks.topic.received] == first_seen
+
+
+def queue_events(connection_string: str, queue: str) -> list[dict]:
+    """The events on a storage queue, read as another program would (azure-storage-queue, base64 bodies)."""
+    import base64
+    import json
+
+    from azure.storage.queue import QueueClient
+
+    from devhost.azure_queues import API_VERSION
+
+    client = QueueClient.from_connection_string(connection_string, queue, api_version=API_VERSION)
+    with client:
+        return [json.loads(base64.b64decode(m.content)) for m in client.peek_messages(max_messages=32)]
+
+
+def test_a_queue_sink_on_azurite_gets_the_runs_events(sinks, stack, azurite, monkeypatch):
+    from platforms.notify import registry
+
+    monkeypatch.setenv("EVENTS_STORAGE", azurite)
+    monkeypatch.setenv("NOTIFY__q__type", "queue")
+    monkeypatch.setenv("NOTIFY__q__connection", "EVENTS_STORAGE")
+    monkeypatch.setenv("NOTIFY__q__queue", "scheduler-events")
+    registry.reset()
+    stack.post_run(agent_request("queued-ev"))
+    stack.wait_run("queued-ev")
+    events = wait_for(lambda: (e := queue_events(azurite, "scheduler-events")) and len(e) >= 4 and e)
+    assert [e["id"] for e in events] == [f"queued-ev:{n}" for n in range(1, 5)]
+    check_schema(events)
