@@ -15,18 +15,13 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from core.cloud_events import source_for, with_source
+from core.cloud_events import delivery_instance, source_for, with_source
 from platforms.notify.registry import park_undelivered, send, sinks
 
 log = logging.getLogger("runbridge.notify")
 bp = df.Blueprint()
 DELIVERY_ORCHESTRATOR = "deliver_run_events"
 EVENTS_EVENT = "events"
-
-
-def delivery_instance(owner: str) -> str:
-    """The instance id of the delivery orchestration of a run or chain."""
-    return f"{owner}:events"
 
 
 @bp.activity_trigger(input_name="payload", activity="publish_events")

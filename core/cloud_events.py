@@ -23,6 +23,11 @@ EVENT_TYPES = (STATUS_CHANGED, OUTPUTS_WRITTEN, CHAIN_STATUS_CHANGED, TEST)
 _ENDED = frozenset({"Success", "Failed", "Cancelled"})
 
 
+def delivery_instance(owner: str) -> str:
+    """The instance id of the delivery orchestration of a run or chain (orchestrators/notify.py)."""
+    return f"{owner}:events"
+
+
 def new_notice() -> dict[str, Any]:
     """The notice of a run that has announced nothing yet."""
     return {"sequence": 0, "status": None, "outputs": False}

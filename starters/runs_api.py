@@ -17,12 +17,13 @@ import azure.durable_functions as df
 import azure.functions as func
 import requests
 
+from core.cloud_events import delivery_instance
 from core.errors import ValidationError
 from core.job_types import job_type_for_orchestrator, registered_job_types
 from core.run_record import RUNTIMES_FOR_STATUS, run_from_instance
 from core.run_request import RunRequest
 from core.status import RunStatus
-from core.timeline import timeline_from_events
+from core.timeline import delivery_points, timeline_from_events
 from platforms.http import PlatformError
 from platforms.registry import get_connection
 from starters.responses import (
@@ -133,8 +134,10 @@ async def api_run_history(req: func.HttpRequest, client: df.DurableOrchestration
         return error_response(404, "NotFound", "No run has this id.", "id")
     status = await client.get_status(run_id, show_history=True, show_history_output=True)
     events = [_event(e) for e in getattr(status, "historyEvents", None) or []]
+    delivery = await client.get_status(delivery_instance(run_id))
     return json_response(200, {"id": run_id, "status": run_from_instance(instance)["status"], "events": events,
-                               "timeline": timeline_from_events(events)})
+                               "timeline": timeline_from_events(events)
+                               + delivery_points(getattr(delivery, "custom_status", None))})
 
 
 def _event(raw: dict[str, Any]) -> dict[str, Any]:

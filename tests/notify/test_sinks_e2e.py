@@ -103,13 +103,17 @@ def queue_events(connection_string: str, queue: str) -> list[dict]:
     import base64
     import json
 
+    from azure.core.exceptions import ResourceNotFoundError
     from azure.storage.queue import QueueClient
 
     from devhost.azure_queues import API_VERSION
 
     client = QueueClient.from_connection_string(connection_string, queue, api_version=API_VERSION)
     with client:
-        return [json.loads(base64.b64decode(m.content)) for m in client.peek_messages(max_messages=32)]
+        try:
+            return [json.loads(base64.b64decode(m.content)) for m in client.peek_messages(max_messages=32)]
+        except ResourceNotFoundError:
+            return []
 
 
 def test_a_queue_sink_on_azurite_gets_the_runs_events(sinks, stack, azurite, monkeypatch):
@@ -125,3 +129,22 @@ def test_a_queue_sink_on_azurite_gets_the_runs_events(sinks, stack, azurite, mon
     events = wait_for(lambda: (e := queue_events(azurite, "scheduler-events")) and len(e) >= 4 and e)
     assert [e["id"] for e in events] == [f"queued-ev:{n}" for n in range(1, 5)]
     check_schema(events)
+
+
+def test_events_a_sink_refuses_for_24_hours_go_to_the_undelivered_queue_and_the_timeline(sinks, stack, azurite,
+                                                                                           monkeypatch):
+    import requests
+
+    monkeypatch.setenv("AzureWebJobsStorage", azurite)  # the app's storage, where the undelivered queue lives
+    sinks.webhook.down()
+    stack.post_run(agent_request("lost-hook"))
+    stack.wait_run("lost-hook")
+    parked = wait_for(lambda: (e := queue_events(azurite, "runbridge-events-undelivered")) and len(e) >= 4 and e,
+                      timeout=60)
+    assert [p["event"]["id"] for p in parked] == [f"lost-hook:{n}" for n in range(1, 5)]
+    assert {p["sink"] for p in parked} == {"hook"} and "503" in parked[0]["reason"]
+    assert len(dedupe(sinks.topic.received)["runs/lost-hook"]) == 4  # the other sink was not held back
+    assert stack.host.wait_for("lost-hook:events", timeout=30).status == "Completed"
+    timeline = requests.get(f"{stack.api}/runs/lost-hook/history", timeout=30).json()["timeline"]
+    notes = [p for p in timeline if p["kind"] == "events_undelivered"]
+    assert len(notes) == 1 and "lost-hook:1" in notes[0]["label"] and "hook after 24 hours" in notes[0]["label"]
