@@ -13,6 +13,7 @@ from orchestrators.notify import bp as event_delivery
 from starters.chains_api import bp as chains_api
 from starters.connections_api import bp as connections_api
 from starters.dashboard_api import bp as dashboard_api
+from starters.notifications_api import bp as notifications_api
 from starters.openapi_api import bp as openapi_api
 from starters.orphan_sweeper import bp as orphan_sweeper
 from starters.queue_starter import bp as queue_starter
@@ -23,6 +24,7 @@ BLUEPRINTS = (
     queue_starter,
     chains_api,
     connections_api,
+    notifications_api,
     openapi_api,
     dashboard_api,
     orphan_sweeper,
