@@ -2,7 +2,9 @@
 
 It stops at the first step that does not succeed (later steps stay NotRun) and, on the cancel event,
 stops starting steps; the cancel API also cancels the running step's own run, whose result is waited for
-so the chain reports how that step really ended.
+so the chain reports how that step really ended. Its start and its end go out as
+`runbridge.chain.statusChanged` events with its steps' states (orchestrators/notify.py); each step's own run
+sends its run events.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import Any
 import azure.durable_functions as df
 
 from core.chains import resolve, step_run_id
+from core.cloud_events import chain_changes, new_notice
 from core.job_types import registered_job_types
+from orchestrators.notify import announce
 
 CHAIN_ORCHESTRATOR = "run_chain"
 CANCEL_EVENT = "cancel"
@@ -29,6 +33,8 @@ def run_chain(context: df.DurableOrchestrationContext):
     steps = data["chain"]["steps"]
     record = new_chain_record(context.instance_id, steps, context.current_utc_datetime.isoformat())
     context.set_custom_status(record)
+    notice = new_notice()  # a chain never continues as new: its notice lives in this execution
+    yield from announce(context, record["id"], [], notice, chain_changes(notice, record, _now(context)))
     cancel = context.wait_for_external_event(CANCEL_EVENT)
     finished: dict[str, dict[str, Any]] = {}
     outcome = "Success"
@@ -57,7 +63,12 @@ def run_chain(context: df.DurableOrchestrationContext):
             break
     record.update(status=outcome, currentStep=None, endedAt=context.current_utc_datetime.isoformat())
     context.set_custom_status(record)
+    yield from announce(context, record["id"], [], notice, chain_changes(notice, record, _now(context)), final=True)
     return record
+
+
+def _now(context: df.DurableOrchestrationContext) -> str:
+    return context.current_utc_datetime.isoformat()
 
 
 def new_chain_record(chain_id: str, steps: list[dict[str, Any]], created_at: str) -> dict[str, Any]:

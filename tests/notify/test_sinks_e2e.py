@@ -148,3 +148,23 @@ def test_events_a_sink_refuses_for_24_hours_go_to_the_undelivered_queue_and_the_
     timeline = requests.get(f"{stack.api}/runs/lost-hook/history", timeout=30).json()["timeline"]
     notes = [p for p in timeline if p["kind"] == "events_undelivered"]
     assert len(notes) == 1 and "lost-hook:1" in notes[0]["label"] and "hook after 24 hours" in notes[0]["label"]
+
+
+def test_a_chain_sends_its_start_and_end_with_its_steps_and_each_step_its_run_events(sinks, stack):
+    import requests
+
+    steps = [{"name": name, **{k: v for k, v in agent_request("x").items() if k != "runId"}}
+             for name in ("first", "second")]
+    assert requests.post(f"{stack.api}/chains", json={"chainId": "chain-ev", "steps": steps},
+                         timeout=30).status_code == 202
+    stack.host.wait_for("chain-ev", 60)
+    chain = wait_for(lambda: (e := dedupe(sinks.webhook.events()).get("chains/chain-ev")) and len(e) >= 2 and e)
+    assert [(e["id"], e["type"], e["data"]["previousStatus"], e["data"]["status"]) for e in chain] == [
+        ("chain-ev:1", "runbridge.chain.statusChanged", None, "Running"),
+        ("chain-ev:2", "runbridge.chain.statusChanged", "Running", "Success")]
+    assert [(s["name"], s["status"]) for s in chain[-1]["data"]["steps"]] == [("first", "Success"),
+                                                                             ("second", "Success")]
+    runs = wait_for(lambda: (d := dedupe(sinks.webhook.events())) and all(
+        len(d.get(f"runs/{s['runId']}", [])) >= 4 for s in chain[-1]["data"]["steps"]) and d)
+    assert all(events[-1]["data"]["status"] == "Success" for subject, events in runs.items() if "runs/" in subject)
+    check_schema(sinks.webhook.events())
