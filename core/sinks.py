@@ -168,6 +168,8 @@ def _build(name: str, group: dict[str, tuple[str, str]], problems: list[str]) ->
         key = canonical.get(folded)
         if folded == "type":
             continue
+        if key in _COMMON and not value:
+            continue  # an empty optional setting means unset (infra writes every key)
         if key is None:
             found.append(f"{setting}: unknown setting for a {kind.value} sink; expected one of "
                          f"{', '.join((*spec, *_COMMON))}")
