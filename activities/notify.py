@@ -27,11 +27,13 @@ EVENTS_EVENT = "events"
 @bp.activity_trigger(input_name="payload", activity="publish_events")
 @bp.durable_client_input(client_name="client")
 async def publish_events(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
-    """Hand a run's new events to its delivery orchestration; `{"ok": False}` when the task hub did not take them."""
+    """Hand a run's new events to its delivery orchestration; `{"ok": False}` when the task hub did not take them.
+
+    When no sink takes them they are handed on only to a delivery under way (sinks changed while the run
+    lived), so it sees the run's final event and ends."""
     notify = list(payload.get("notify") or [])
     events = [with_source(e, source_for(client._orchestration_bindings.task_hub_name)) for e in payload["events"]]
-    if not any(s.takes(e["type"], notify) for s in sinks().values() for e in events):
-        return {"ok": True, "sinks": 0}  # no sink takes these: nothing to deliver
+    wanted = any(s.takes(e["type"], notify) for s in sinks().values() for e in events)
     instance = delivery_instance(payload["owner"])
     message = {"owner": payload["owner"], "notify": notify, "events": events}
     try:
@@ -40,6 +42,8 @@ async def publish_events(payload: dict[str, Any], client: df.DurableOrchestratio
             runtime = getattr(status, "runtime_status", None)
             live = status is not None and runtime is not None and runtime.value in ("Pending", "Running",
                                                                                     "ContinuedAsNew", "Suspended")
+            if not wanted and not live:
+                return {"ok": True, "sinks": 0}  # no sink takes these and no delivery is under way
             try:
                 if live:
                     await client.raise_event(instance, EVENTS_EVENT, message)

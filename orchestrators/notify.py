@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
+from azure.durable_functions.models.Task import TaskState
 
 from activities.notify import DELIVERY_ORCHESTRATOR, EVENTS_EVENT
 from core.cloud_events import is_final
@@ -36,6 +37,7 @@ FIRST_BACKOFF = 10.0
 MAX_BACKOFF = 900.0
 GIVE_UP_AFTER = timedelta(hours=24)
 ROUNDS_PER_EXECUTION = 20
+ALL_SINKS = "(all sinks)"  # progress key while deliver_events itself fails (it names no sink then)
 PUBLISH_RETRIES = 3  # a run's last hand-off, when the task hub did not take it: tried again this often
 
 
@@ -76,6 +78,9 @@ def deliver_run_events(context: df.DurableOrchestrationContext):
             continue
         result = yield from inbox.call("deliver_events", {"events": state["events"], "notify": state["notify"],
                                                           "progress": state["progress"]})
+        if result is None:  # deliver_events failed: every sink is owed what it was owed
+            owed = state["progress"] or {ALL_SINKS: 0}
+            result = {"progress": owed, "failures": {sink: {"error": "deliver_events failed"} for sink in owed}}
         state["progress"] = result["progress"]  # the sinks configured now
         failing = result["failures"]
         yield from _give_up_on_old_failures(context, inbox, state, failing)
@@ -113,14 +118,15 @@ class _Inbox:
         self.waiter = self.context.wait_for_external_event(EVENTS_EVENT)
 
     def call(self, activity: str, payload: dict[str, Any]) -> Generator[Any, Any, Any]:
-        """An activity's result; hand-offs arriving meanwhile are taken as they come."""
+        """An activity's result (None when the activity itself failed: a bug, retried like a refusal);
+        hand-offs arriving meanwhile are taken as they come."""
         task = self.context.call_activity(activity, payload)
         while True:
             winner = yield self.context.task_any([task, self.waiter])
             if winner == self.waiter:
                 self.take()
             if task.is_completed:
-                return task.result
+                return None if task.state is TaskState.FAILED else task.result
 
 
 def _give_up_on_old_failures(context: df.DurableOrchestrationContext, inbox: _Inbox, state: dict[str, Any],
@@ -137,7 +143,7 @@ def _give_up_on_old_failures(context: df.DurableOrchestrationContext, inbox: _In
         parked = yield from inbox.call("park_events", {"sink": sink, "events": owed,
                                                        "reason": failing[sink].get("error")})
         state["undelivered"].append({"time": now.isoformat(), "sink": sink, "ids": [e["id"] for e in owed],
-                                     "queued": parked["queued"], "error": failing[sink].get("error")})
+                                     "queued": bool(parked and parked["queued"]), "error": failing[sink].get("error")})
         state["progress"][sink] = max(e["sequence"] for e in owed)
         del state["failingSince"][sink]
 
