@@ -66,6 +66,11 @@ def announce(context: df.DurableOrchestrationContext, owner: str, notify: list[s
 @bp.orchestration_trigger(context_name="context", orchestration=DELIVERY_ORCHESTRATOR)
 def deliver_run_events(context: df.DurableOrchestrationContext):
     """Deliver an owner's events to every sink in order, retrying on durable timers; see the module doc."""
+    return (yield from deliver(context))
+
+
+def deliver(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """The delivery orchestration's body (tests/replay drive it through the SDK handle)."""
     state = _state(context.get_input())
     inbox = _Inbox(context, state)
     for _ in range(ROUNDS_PER_EXECUTION):

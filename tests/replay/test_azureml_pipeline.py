@@ -194,3 +194,14 @@ def test_hard_rung_continue_as_new_every_n_polls_carries_the_state():
     assert carried["moments"][-1]["polls"] == POLICY.polls_per_execution
     # what the run has announced rides along, so the next execution numbers its events on from there
     assert carried["notice"] == {"sequence": 2, "status": "Running", "outputs": False, "notify": [], "unsent": []}
+
+
+def test_a_hand_off_the_task_hub_did_not_take_goes_again_with_the_next_one():
+    b = started().add_task_scheduled(0, "publish_events").add_orchestrator_completed()
+    b.add_orchestrator_started().add_task_completed(0, {"ok": False})  # Starting not taken: the run goes on
+    b.add_timer_created(1, EPOCH).add_orchestrator_completed().add_orchestrator_started().add_timer_fired(1, EPOCH)
+    b.add_task_scheduled(2, "submit_run").add_orchestrator_completed().step(2).add_orchestrator_started()
+    b.add_task_completed(2, SUBMITTED).add_task_scheduled(3, "poll_run").add_orchestrator_completed().step(1)
+    b.add_orchestrator_started().add_task_completed(3, {"status": "Running", "remoteStatus": "Running"})
+    handed = json.loads(flat_actions(run(HANDLE, b))[-1]["input"])
+    assert [e["id"] for e in handed["events"]] == ["run-1:1", "run-1:2"]
