@@ -79,6 +79,17 @@ def exact_sequences(events: list[dict], runs: int) -> int:
     return exact
 
 
+def peak_rate(receiver: WebhookReceiver) -> float:
+    """Deliveries in the busiest one-second window (wall time)."""
+    times = sorted(d["receivedAt"] for d in receiver.deliveries)
+    best, start = 0, 0
+    for end, at in enumerate(times):
+        while at - times[start] > 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return float(best)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
@@ -106,7 +117,8 @@ def main() -> int:
           f"{pushed['activities'] / args.runs:.1f} | {pushed['activities'] / plain['activities']:.2f}x |")
     print(f"| wall time | {plain['wall']:.1f} s | {pushed['wall']:.1f} s | {pushed['wall'] / plain['wall']:.2f}x |")
     print(f"| events delivered | | {len(events)} ({unique} distinct, {len(events) - unique} repeats) | |")
-    print(f"| events delivered per second | | {len(events) / pushed['wall']:.0f} | |")
+    print(f"| events delivered per second | | {len(events) / pushed['wall']:.0f} over the whole phase (as fast as the "
+          f"runs make them); {peak_rate(receiver):.0f} in the busiest second | |")
     print(f"| runs with exactly Starting, Running, outputs, Success (seq 1..4) | | {exact} / {args.runs} | |")
     print(f"| signatures that failed the receiver's check | | {unsigned} | |")
     missed = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -41,6 +42,7 @@ class WebhookReceiver:
                     else:
                         receiver.deliveries.append({
                             "id": self.headers.get("webhook-id"), "headers": dict(self.headers.items()),
+                            "receivedAt": time.monotonic(),
                             "event": json.loads(body), "verified": verify(receiver.secret, dict(self.headers.items()),
                                                                           body)})
                 self.send_response(status)
