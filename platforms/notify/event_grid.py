@@ -14,7 +14,7 @@ from typing import Any
 from core.sinks import Sink
 from platforms.auth import BearerToken, credential_for
 from platforms.http import IN_ACTIVITY, HttpClient, PlatformError
-from platforms.notify.reply import Reply, failed
+from platforms.notify.reply import SINK_TIMEOUT, Reply, failed
 
 SCOPE = "https://eventgrid.azure.net/.default"
 MAX_BATCH_BYTES = 1024 * 1024  # Event Grid refuses a batch above 1 MB
@@ -26,7 +26,7 @@ class EventGridSink:
     def __init__(self, sink: Sink) -> None:
         endpoint = sink.settings["topicEndpoint"]
         self.token = BearerToken(credential_for(sink.settings, endpoint), SCOPE)
-        self.http = HttpClient(endpoint, auth=self.token.headers, retry=IN_ACTIVITY, timeout=(5.0, 15.0))
+        self.http = HttpClient(endpoint, auth=self.token.headers, retry=IN_ACTIVITY, timeout=SINK_TIMEOUT)
 
     def send(self, events: Sequence[Mapping[str, Any]]) -> Reply:
         sent = 0

@@ -9,6 +9,10 @@ from typing import Any
 
 from platforms.http import PlatformError
 
+# Connect and read timeouts of every sink call: a slow receiver holds an activity worker (shared with the
+# runs' polls) for at most this long per event before its delivery is retried on a durable timer.
+SINK_TIMEOUT = (3.05, 10.0)
+
 
 @dataclass(frozen=True)
 class Reply:

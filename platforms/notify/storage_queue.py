@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 
 from platforms.auth import BearerToken, credential_for
 from platforms.http import IN_ACTIVITY, HttpClient, PlatformError
-from platforms.notify.reply import Reply, encode_event, failed
+from platforms.notify.reply import SINK_TIMEOUT, Reply, encode_event, failed
 
 API_VERSION = "2021-12-02"
 SCOPE = "https://storage.azure.com/.default"
@@ -68,7 +68,7 @@ class QueueAccount:
             token = BearerToken(credential_for({k: v for k, v in settings.items() if v}, self.endpoint), SCOPE)
             self.auth = token.headers
         self.endpoint = self.endpoint.rstrip("/")
-        self.http = HttpClient(self.endpoint, auth=self.auth, retry=IN_ACTIVITY, timeout=(5.0, 15.0))
+        self.http = HttpClient(self.endpoint, auth=self.auth, retry=IN_ACTIVITY, timeout=SINK_TIMEOUT)
 
     def put(self, queue: str, text: str) -> None:
         """Add one message (text as given) to `queue`, creating the queue when it does not exist."""

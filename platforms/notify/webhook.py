@@ -17,7 +17,7 @@ from typing import Any
 
 from core.sinks import SECRET_PREFIX, Sink
 from platforms.http import IN_ACTIVITY, HttpClient, PlatformError
-from platforms.notify.reply import Reply, encode_event, failed
+from platforms.notify.reply import SINK_TIMEOUT, Reply, encode_event, failed
 
 TOLERANCE_SECONDS = 300  # a receiver refuses a timestamp further than this from its clock (replays)
 
@@ -55,7 +55,7 @@ class WebhookSink:
     """POSTs events to one configured URL, one request per event, in order, stopping at the first failure."""
 
     def __init__(self, sink: Sink, clock: Callable[[], float] = time.time) -> None:
-        self.http = HttpClient(sink.settings["url"], retry=IN_ACTIVITY, timeout=(5.0, 15.0))
+        self.http = HttpClient(sink.settings["url"], retry=IN_ACTIVITY, timeout=SINK_TIMEOUT)
         self._secret = sink.settings["secret"]
         self._clock = clock
 
