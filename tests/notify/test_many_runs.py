@@ -11,7 +11,7 @@ from tests.e2e.conftest import train_request
 from .conftest import check_schema, dedupe
 from .test_sinks_e2e import agent_request, wait_for
 
-RUNS = 16
+RUNS = 12
 
 
 def request(index: int) -> dict:
