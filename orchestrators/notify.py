@@ -145,6 +145,8 @@ def _give_up_on_old_failures(context: df.DurableOrchestrationContext, inbox: _In
         if now - datetime.fromisoformat(since) < GIVE_UP_AFTER:
             continue
         owed = [e for e in state["events"] if e["sequence"] > state["progress"].get(sink, 0)]
+        if not owed:
+            continue
         parked = yield from inbox.call("park_events", {"sink": sink, "events": owed,
                                                        "reason": failing[sink].get("error")})
         state["undelivered"].append({"time": now.isoformat(), "sink": sink, "ids": [e["id"] for e in owed],
