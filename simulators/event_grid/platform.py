@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from core.clock import Clock
+from devkit.clock import Clock
 from simulators.routing import Request, Response, Route
 from simulators.server import Platform
 

@@ -46,7 +46,7 @@ class Sinks:
 def sinks(monkeypatch) -> Iterator[Sinks]:
     """A webhook receiver and an Event Grid topic, configured as sinks `hook` and `grid` (set before the stack
     starts: list `sinks` before `stack` in a test's arguments)."""
-    from core.clock import RealClock
+    from devkit.clock import RealClock
 
     webhook = WebhookReceiver(SECRET).start()
     topic = EventGridTopic(RealClock())

@@ -6,8 +6,8 @@ import base64
 import hashlib
 import hmac
 
-from core.clock import RealClock
 from core.sinks import Sink, SinkType
+from devkit.clock import RealClock
 from platforms.notify.event_grid import EventGridSink
 from platforms.notify.webhook import WebhookSink, sign, verify
 from simulators.event_grid import EventGridTopic

@@ -13,7 +13,7 @@ import azure.durable_functions as df
 
 from orchestrators.abacus_pipeline import POLICY
 from orchestrators.poll_loop import run_job
-from tests.support.history import EPOCH, HistoryBuilder, flat_actions, published, run, submit_scheduled
+from tests.support.history import EPOCH, HistoryBuilder, first_input, flat_actions, published, run, submit_scheduled
 
 REQUEST = {"jobType": "abacus_pipeline", "connection": "abacus-sim", "job": "simtrain01", "runId": "run-1",
            "parameters": [{"name": "model_id", "direction": "Output"}], "timeout": "PT6H", "startTimeout": "PT1H"}
@@ -42,7 +42,7 @@ def _then(b: HistoryBuilder, seq: int, seconds: float, result: dict) -> HistoryB
 
 
 def test_the_submit_carries_the_runs_creation_time():
-    b = HistoryBuilder().add_orchestrator_started().add_execution_started("abacus_pipeline", {"request": REQUEST})
+    b = HistoryBuilder().add_orchestrator_started().add_execution_started("abacus_pipeline", first_input(REQUEST))
     published(b, 0).add_timer_created(1, EPOCH).add_orchestrator_completed()
     state = run(HANDLE, b.add_orchestrator_started().add_timer_fired(1, EPOCH))
     submit = flat_actions(state)[-1]

@@ -14,7 +14,7 @@ import azure.durable_functions as df
 
 from orchestrators.azureml_pipeline import POLICY
 from orchestrators.poll_loop import run_job
-from tests.support.history import EPOCH, HistoryBuilder, flat_actions, published, run, submit_scheduled
+from tests.support.history import EPOCH, HistoryBuilder, first_input, flat_actions, published, run, submit_scheduled
 
 REQUEST = {"jobType": "azureml_pipeline", "connection": "azureml-sim", "job": "train-pipeline", "runId": "run-1",
            "parameters": [{"name": "model_uri", "direction": "Output"}], "timeout": "PT6H", "startTimeout": "PT1H"}
@@ -31,7 +31,7 @@ HANDLE = df.Orchestrator.create(orchestrator)
 
 def started() -> HistoryBuilder:
     return HistoryBuilder().add_orchestrator_started().add_execution_started("azureml_pipeline",
-                                                                             {"request": REQUEST})
+                                                                             first_input(REQUEST))
 
 
 def kinds(state) -> list:
