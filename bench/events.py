@@ -54,7 +54,7 @@ def phase(runs: int, hours: float, timeout: float, receiver: WebhookReceiver | N
                 stack.start_run(run_id)
             records = stack.wait_all(ids, timeout)
             if receiver is not None:  # the last events may still be on their way
-                deadline = time.monotonic() + timeout
+                deadline = time.monotonic() + min(timeout, 120.0)
                 while len({e["id"] for e in receiver.events()}) < runs * len(EXPECTED) and \
                         time.monotonic() < deadline:
                     time.sleep(0.05)
