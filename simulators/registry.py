@@ -39,8 +39,6 @@ def _entries() -> dict[str, PlatformEntry]:
                 raise
             continue
         entries[connection_type.value] = PlatformEntry(module_name, module.DEFAULT_PORT, module.SUMMARY)
-    # not a platform: the Event Grid topic run events go to (simulators/event_grid)
-    entries["event_grid"] = PlatformEntry("simulators.event_grid", 7104, "Event Grid custom topic (CloudEvents input)")
     return entries
 
 

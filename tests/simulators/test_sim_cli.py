@@ -24,12 +24,11 @@ def unwritten_platform(monkeypatch):
     return "nowhere"
 
 
-def test_registry_lists_the_three_platforms_and_the_event_grid_topic_with_their_design_ports():
+def test_registry_lists_the_three_platforms_with_their_design_ports():
     assert {name: entry.default_port for name, entry in PLATFORMS.items()} == {
         "azure_ml": 7101,
         "foundry_agents": 7102,
         "abacus": 7103,
-        "event_grid": 7104,
     }
 
 
