@@ -14,7 +14,7 @@ from core.protocol import RunError
 from core.status import ErrorCode, RunStatus
 
 NOT_RUN = "NotRun"  # a step the chain never started
-STEP_FAILED_INSIDE = RunError.of(ErrorCode.INTERNAL_ERROR, "The step's orchestration failed inside runbridge.")
+STEP_FAILED_INSIDE = RunError.of(ErrorCode.INTERNAL_ERROR, "The step's orchestration failed or could not start.")
 
 
 def new_chain_record(chain_id: str, steps: list[dict[str, Any]], created_at: str) -> dict[str, Any]:
@@ -26,9 +26,12 @@ def new_chain_record(chain_id: str, steps: list[dict[str, Any]], created_at: str
                        "error": None} for s in steps]}
 
 
-def failed_step_run() -> dict[str, Any]:
-    """The run a step counts as when its orchestration itself failed (a bug, not the remote job)."""
-    return {"status": RunStatus.FAILED.value, "outputs": {}, "parameters": [], "error": STEP_FAILED_INSIDE.to_dict()}
+def failed_step_run(run_id: str, reason: str) -> dict[str, Any]:
+    """The run a step counts as when its orchestration failed or could not start (not the remote job): a bug,
+    or its run id taken by a run started in the same instant (starters/instance_ids.py)."""
+    message = f"{STEP_FAILED_INSIDE.message} Its run {run_id}: {reason}"
+    return {"status": RunStatus.FAILED.value, "outputs": {}, "parameters": [],
+            "error": RunError.of(STEP_FAILED_INSIDE.code, message).to_dict()}
 
 
 def chain_outcome(run: Mapping[str, Any]) -> str | None:

@@ -73,9 +73,12 @@ def _run_step(context: df.DurableOrchestrationContext, record: dict[str, Any], e
     context.set_custom_status(record)
     winner = yield context.task_any([child, cancel])
     try:
+        # a child that failed wins task_any with its exception as its result (SDK 1.x); awaited, it raises
         run = child.result if winner == child else (yield child)
-    except Exception:  # the step's orchestration itself failed
-        run = failed_step_run()
+        if isinstance(run, Exception):
+            raise run
+    except Exception as exc:  # the step's orchestration failed, or could not start (its id taken)
+        run = failed_step_run(entry["runId"], str(exc).split("\n")[0][:300] or type(exc).__name__)
     entry.update(status=run["status"], outputs=run.get("outputs") or {}, error=run.get("error"),
                  parameters=run.get("parameters") or [])
     return run

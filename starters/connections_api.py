@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
 import time
 from typing import Any
 
@@ -14,10 +12,11 @@ import azure.functions as func
 
 from core.connections import CONNECTION_TYPE_FOR_JOB_TYPE, Connection
 from core.job_types import registered_job_types
-from core.page_tokens import derive_key, read_page, sign_page
+from core.page_tokens import read_page, sign_page
 from platforms.base import JobInfo
 from platforms.http import PlatformError
 from platforms.registry import client_for, connections, get_connection
+from starters.page_key import page_key
 from starters.platform_errors import hint_for, platform_error_response
 from starters.responses import error_response, json_response
 
@@ -42,23 +41,6 @@ async def api_list_connections(req: func.HttpRequest) -> func.HttpResponse:
         view = connection.public_view()
         listed.append({"name": view["name"], "type": view["type"], "jobTypes": _job_types_of(view["type"])})
     return json_response(200, {"connections": listed})
-
-
-PAGE_KEY_SETTING = "RUNBRIDGE_PAGE_TOKEN_KEY"
-_process_key = secrets.token_bytes(32)
-
-
-def _page_key() -> bytes:
-    """The app's key for discovery page tokens (core/page_tokens.py): from the RUNBRIDGE_PAGE_TOKEN_KEY
-    setting, else from the storage connection string's account key (one per app, shared by its instances),
-    else made at start-up (tokens then hold on the instance that gave them: docs/operations.md)."""
-    configured = os.environ.get(PAGE_KEY_SETTING)
-    if configured:
-        return derive_key(configured)
-    storage = os.environ.get("AzureWebJobsStorage") or ""  # noqa: SIM112 (the Functions setting's name)
-    if "AccountKey=" in storage:
-        return derive_key(storage)
-    return _process_key
 
 
 def _collect(connection, page_token: str | None, size: int) -> tuple[list[JobInfo], str | None]:
@@ -94,7 +76,7 @@ async def api_list_jobs(req: func.HttpRequest) -> func.HttpResponse:
                               "pageSize")
     token = None
     if req.params.get("page"):
-        token = read_page(_page_key(), connection.name, req.params["page"])
+        token = read_page(page_key(), connection.name, req.params["page"])
         if token is None:
             return error_response(400, "InvalidRequest", "page is not a token this API gave out.", "page")
     try:
@@ -103,7 +85,7 @@ async def api_list_jobs(req: func.HttpRequest) -> func.HttpResponse:
         log.warning("discovery on %s failed: %s", connection.name, exc.code)
         return platform_error_response(connection, exc)
     return json_response(200, {"jobs": [j.to_dict() for j in jobs],
-                               "nextPage": sign_page(_page_key(), connection.name, next_token) if next_token else None})
+                               "nextPage": sign_page(page_key(), connection.name, next_token) if next_token else None})
 
 
 def _probe(connection: Connection) -> dict[str, Any]:

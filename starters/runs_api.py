@@ -21,6 +21,7 @@ import requests
 from core.cloud_events import delivery_instance
 from core.errors import ValidationError
 from core.job_types import job_type_for_orchestrator, registered_job_types
+from core.page_tokens import read_page, sign_page
 from core.run_record import RUNTIMES_FOR_STATUS, run_from_instance
 from core.run_request import RunRequest
 from core.status import RunStatus
@@ -29,6 +30,7 @@ from maintenance.sweep_notes import with_sweep_note
 from platforms.http import PlatformError
 from platforms.registry import get_connection
 from starters.instance_ids import StartFailed
+from starters.page_key import page_key
 from starters.platform_errors import platform_error_response
 from starters.responses import (
     PayloadTooLarge,
@@ -52,6 +54,9 @@ from starters.start import (
 
 log = logging.getLogger("runbridge.api")
 bp = df.Blueprint()
+# the scope of a runs list page token: not a connection name (those never hold a space), so a discovery token
+# is never read as a runs token nor the other way round
+RUNS_PAGE_SCOPE = "runs list"
 
 
 def _run_url(req: func.HttpRequest, run_id: str) -> str:
@@ -190,8 +195,15 @@ async def api_list_runs(req: func.HttpRequest, client: df.DurableOrchestrationCl
     query = {"top": str(size), "showInput": "true"}
     if wanted_status:  # ask the task hub for the instances that can be in it: fewer empty pages
         query["runtimeStatus"] = ",".join(RUNTIMES_FOR_STATUS[RunStatus(wanted_status)])
+    cursor = None
+    if req.params.get("page"):
+        # the task hub's continuation token goes out signed, so a made-up or damaged one is a 400, never a
+        # silently empty list (or whatever a provider makes of it)
+        cursor = read_page(page_key(), RUNS_PAGE_SCOPE, req.params["page"])
+        if cursor is None:
+            return error_response(400, "InvalidRequest", "page is not a nextPage this app gave out.", "page")
     try:
-        page = await list_instances(client, query, req.params.get("page"))
+        page = await list_instances(client, query, cursor)
     except (TaskHubUnavailable, requests.RequestException):
         return error_response(502, "TaskHubUnavailable", "The run store could not be read; try again.")
     runs = []
@@ -207,7 +219,8 @@ async def api_list_runs(req: func.HttpRequest, client: df.DurableOrchestrationCl
         if wanted_connection and str(record.get("connection") or "").casefold() != wanted_connection.name.casefold():
             continue
         runs.append(record)
-    return json_response(200, {"runs": runs, "nextPage": page.next_page})
+    next_page = sign_page(page_key(), RUNS_PAGE_SCOPE, page.next_page) if page.next_page else None
+    return json_response(200, {"runs": runs, "nextPage": next_page})
 
 
 def _since(text: str | None) -> datetime | bool | None:

@@ -83,8 +83,8 @@ class _NoKeyOption(argparse.Action):
 def _where(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument("--url", default=default, help="runbridge's address (default: $RUNBRIDGE_URL, "
                         f"else {DEFAULT_URL})")
-    parser.add_argument("--key-file", default=default, help="a file holding the function key (default: "
-                        "$RUNBRIDGE_KEY); the key is sent as x-functions-key and never printed")
+    parser.add_argument("--key-file", default=default, help="a file holding the function key; without it the key "
+                        "itself is read from $RUNBRIDGE_KEY; sent as x-functions-key, never printed")
     parser.add_argument("--key", nargs="?", action=_NoKeyOption, help=argparse.SUPPRESS)
 
 

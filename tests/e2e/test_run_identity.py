@@ -3,7 +3,9 @@ chains never take each other's ids."""
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import requests
 
@@ -108,3 +110,24 @@ def test_concurrent_starts_of_one_chain_id_make_one_chain_and_a_concurrent_run_o
         assert requests.get(f"{stack.api}/chains/race", timeout=10).json()["status"] == "Success"
     else:
         assert stack.get_run("race")["status"] == "Success"
+
+
+def test_a_chain_whose_step_id_a_run_took_in_the_same_instant_ends_failed_saying_so(stack):
+    # A run started in the very instant a chain is accepted can still take a step's run id (the task hub has
+    # no conditional start: starters/instance_ids.py). The chain must then end Failed with its end time and
+    # the step's reason, never a Failed chain whose step still reads Running.
+    stack.pause_at(timedelta(minutes=1))
+    assert stack.post_run(train_request("raced-s1")).status_code == 202
+    # the chain as the chains API stores it, started as the task hub would take it an instant after the run
+    request = {**train_request("raced-s1"), "runId": None}
+    steps = [{"name": "s1", "request": request, "bindings": {}}]
+    stack.host.start_new("run_chain", "raced", {"chain": {"chainId": "raced", "steps": steps}, "events": True})
+    stack.resume()
+    deadline = time.monotonic() + 60
+    while (chain := requests.get(f"{stack.api}/chains/raced", timeout=10).json())["endedAt"] is None:
+        assert time.monotonic() < deadline, chain
+        time.sleep(0.05)
+    assert chain["status"] == "Failed" and chain["currentStep"] is None, chain
+    step = chain["steps"][0]
+    assert step["status"] == "Failed" and step["error"]["code"] == "InternalError", step
+    assert "raced-s1" in step["error"]["message"], step

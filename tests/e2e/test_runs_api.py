@@ -189,3 +189,16 @@ def test_no_generated_body_gets_a_5xx_and_only_valid_ones_start_runs(stack):
     check()
     ids = {row.id for row in stack.host.store.query(limit=10_000)}
     assert ids == started
+
+
+def test_a_runs_page_token_not_given_out_by_this_app_is_a_400_naming_page(stack):
+    for body in (train_request("pg-1"), train_request("pg-2")):
+        assert stack.post_run(body).status_code == 202
+    first = requests.get(f"{stack.api}/runs", params={"pageSize": 1}, timeout=10).json()
+    assert first["nextPage"]  # a real token still pages on
+    second = requests.get(f"{stack.api}/runs", params={"pageSize": 1, "page": first["nextPage"]}, timeout=10)
+    assert second.status_code == 200 and second.json()["runs"] != first["runs"]
+    jobs = requests.get(f"{stack.api}/connections/azureml-sim/jobs", params={"pageSize": 1}, timeout=10).json()
+    for forged in ("garbage", "eyJ4IjoxfQ==", "';--", first["nextPage"][:-2] + "xx", jobs["nextPage"]):
+        answer = requests.get(f"{stack.api}/runs", params={"page": forged}, timeout=10)
+        assert answer.status_code == 400 and answer.json()["error"]["field"] == "page", (forged, answer.text)
