@@ -58,7 +58,8 @@ def test_a_cancel_cancels_the_running_step_and_starts_no_other(ws, clock):
 def test_children_page_with_next_link_and_top_caps_them(ws, clock):
     body = ws.clone_body("train-pipeline")
     step = body["properties"]["jobs"]["train"]
-    body["properties"]["jobs"] = {f"s{i:03}": {**step, "name": f"s{i:03}", "display_name": f"s{i:03}"} for i in range(45)}
+    names = [f"s{i:03}" for i in range(45)]
+    body["properties"]["jobs"] = {name: {**step, "name": name, "display_name": name} for name in names}
     assert ws.put("wide-1", body).status_code == 201
     clock.advance(3600)
     first = ws.children("wide-1").json()
