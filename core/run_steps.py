@@ -119,7 +119,7 @@ def failure_message(own: str | None, steps: RunSteps | None) -> str | None:
     if failed is None or failed.error is None or not failed.error.message.strip():
         return own
     step_text = failed.error.message.strip()
-    if own and step_text in own:
+    if own and step_text.splitlines()[0] in own:  # the run's own message already carries the step's error
         return own
     code = f"{failed.error.code}: " if failed.error.code else ""
     message = f"Step {failed.name} failed: {code}{cut(step_text)}"
