@@ -14,6 +14,7 @@ import azure.durable_functions as df
 
 from core.errors import ValidationError
 from core.run_request import RunRequest
+from core.run_steps import RunSteps, failure_message, steps_due
 from core.status import ErrorCode
 from platforms.base import PlatformClient
 from platforms.http import ErrorKind, PlatformError
@@ -56,17 +57,39 @@ def submit_run(payload: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload", activity="poll_run")
 def poll_run(payload: dict[str, Any]) -> dict[str, Any]:
-    """One look at the remote run; a transient failure is reported as data, not raised."""
+    """One look at the remote run; a transient failure is reported as data, not raised.
+
+    When the remote status differs from the one the loop last saw (`payload["remoteStatus"]`) or the run
+    ended, the run's steps are read too (core.run_steps.steps_due) and returned bounded as `steps`.
+    """
     request = RunRequest.from_dict(payload["request"])
+    client = _client(request)
     try:
-        state = _client(request).get_state(payload["remoteRunId"])
+        state = client.get_state(payload["remoteRunId"])
     except PlatformError as exc:
         if exc.transient:
             return {"transient": True, "retryAfter": exc.retry_after, "error": str(exc)}
         return {"status": "Failed", "remoteStatus": None, "errorCode": _platform_code(exc), "error": str(exc)}
+    seen: dict[str, Any] = {}
+    steps = None
+    if steps_due(payload.get("remoteStatus"), state.remote_status, state.status):
+        steps = _steps(client, payload["remoteRunId"])
+        if steps is not None:
+            seen["steps"] = steps.to_dict()
+    if state.usage is not None:
+        seen["usage"] = state.usage.to_dict()
     return {"status": state.status.value, "remoteStatus": state.remote_status, "startedAt": state.started_at,
-            "endedAt": state.ended_at, "error": state.error,
-            "errorCode": state.error_code.value if state.error_code else None}
+            "endedAt": state.ended_at, "error": failure_message(state.error, steps, state.status),
+            "errorCode": state.error_code.value if state.error_code else None, **seen}
+
+
+def _steps(client: PlatformClient, remote_run_id: str) -> RunSteps | None:
+    """The run's steps, or None when they cannot be read now: steps never fail or delay a poll."""
+    try:
+        return client.steps(remote_run_id)
+    except (PlatformError, ValueError) as exc:
+        log.info("steps of %s unavailable: %s", remote_run_id, exc)
+        return None
 
 
 @bp.activity_trigger(input_name="payload", activity="cancel_run")

@@ -47,6 +47,8 @@ def new_run_record(request: Mapping[str, Any], created_at: str) -> dict[str, Any
         "startedAt": None,
         "endedAt": None,
         "polls": 0,
+        "steps": None,  # core.run_steps: read at status changes and at the end
+        "usage": None,  # tokens used, where the platform reports them (agent runs, once ended)
     }
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.status import RunStatus
+from core.status import RunStatus, is_terminal
 
 MAX_STEPS = 50  # steps a run record carries; the rest are only counted
 MAX_MESSAGE = 300  # characters of a step's error message kept (with an ellipsis when cut)
@@ -107,15 +107,25 @@ def bounded(steps: Iterable[RunStep], unlisted: int = 0) -> RunSteps:
     return RunSteps(tuple(steps), unlisted)
 
 
-def failure_message(own: str | None, steps: RunSteps | None) -> str | None:
+def steps_due(previous_remote: str | None, remote: str | None, status: RunStatus) -> bool:
+    """True when a poll should read the run's steps: its remote status changed, or the run ended.
+
+    Not on every poll: a run's steps matter at its turns, and reading them each time would cost a call
+    per poll and put them in the history again and again.
+    """
+    return remote != previous_remote or is_terminal(status)
+
+
+def failure_message(own: str | None, steps: RunSteps | None, status: RunStatus = RunStatus.FAILED) -> str | None:
     """The run's error message when it failed: its own, unless that is empty or generic.
 
     A pipeline often fails with an empty or generic message while the reason is in a step (the seeds:
     Azure ML "fails with an empty message"; azureml-jobs.md §2.7: details are per run). When a step
     failed and its error is not already in the run's own message, the message names the step and
-    carries its error, then what the pipeline itself said.
+    carries its error, then what the pipeline itself said. A run that has not failed keeps its own
+    message (a step may fail inside a pipeline that goes on).
     """
-    failed = steps.failed() if steps is not None else None
+    failed = steps.failed() if steps is not None and status is RunStatus.FAILED else None
     if failed is None or failed.error is None or not failed.error.message.strip():
         return own
     step_text = failed.error.message.strip()

@@ -134,7 +134,7 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
             return run
         elif isinstance(decision, Finish):
             return (yield from _finish(context, request, run, decision))
-        seen = yield context.call_activity("poll_run", _payload(request, run))
+        seen = yield context.call_activity("poll_run", {**_payload(request, run), "remoteStatus": run["remoteStatus"]})
         decision = next_poll(policy, state, _observation(seen), context.current_utc_datetime, context.new_uuid())
         before = (run["status"], run["remoteStatus"])
         _record_poll(run, decision.state, seen)
@@ -287,6 +287,10 @@ def _record_poll(run: dict[str, Any], state: PollState, seen: dict[str, Any]) ->
     run["startedAt"] = seen.get("startedAt") or run.get("startedAt") or state.started_at
     if seen.get("endedAt"):
         run["endedAt"] = seen["endedAt"]
+    if seen.get("steps") is not None:  # read at a status change or the end (activities.runs.poll_run)
+        run["steps"] = seen["steps"]
+    if seen.get("usage") is not None:
+        run["usage"] = seen["usage"]
 
 
 def _observation(seen: dict[str, Any]) -> StatusObservation | TransientError:
