@@ -165,3 +165,44 @@ def test_hard_rung_continue_as_new_every_n_polls_carries_the_state():
     assert [(m["event"], m["status"]) for m in carried["moments"]] == [
         ("submitted", "Starting"), ("status_changed", "Running"), ("continued_as_new", "Running")]
     assert carried["moments"][-1]["polls"] == POLICY.polls_per_execution
+
+
+STEPS = {"items": [{"name": "train", "status": "Running", "remoteStatus": "Running", "startedAt": "t",
+                    "endedAt": None, "error": None, "monitorUrl": None}], "omitted": 0}
+
+
+def test_rung_steps_the_poll_is_told_the_last_remote_status_and_its_steps_stay_on_the_record():
+    state = run(HANDLE, _after_submit())
+    poll = flat_actions(state)[-1]
+    sent = json.loads(poll["input"]) if isinstance(poll["input"], str) else poll["input"]
+    assert sent["remoteStatus"] == "NotStarted"  # the activity reads steps only when this changes
+    b = _after_submit().add_task_scheduled(2, "poll_run").add_orchestrator_completed().step(1)
+    b.add_orchestrator_started().add_task_completed(2, {"status": "Running", "remoteStatus": "Running",
+                                                        "steps": STEPS})
+    state = run(HANDLE, b)
+    assert state["customStatus"]["steps"] == STEPS and state["customStatus"]["usage"] is None
+    b.add_timer_created(3, EPOCH).add_orchestrator_completed().step(60).add_orchestrator_started()
+    b.add_timer_fired(3, EPOCH).add_task_scheduled(4, "poll_run").add_orchestrator_completed().step(1)
+    b.add_orchestrator_started().add_task_completed(4, {"status": "Running", "remoteStatus": "Running"})
+    state = run(HANDLE, b)
+    assert state["customStatus"]["steps"] == STEPS  # a poll that did not read steps keeps the last ones
+
+
+def test_hard_rung_steps_ride_through_continue_as_new():
+    b = _after_submit()
+    seq = 2
+    state = None
+    while True:
+        b.add_task_scheduled(seq, "poll_run").add_orchestrator_completed().step(1).add_orchestrator_started()
+        b.add_task_completed(seq, {"status": "Running", "remoteStatus": "Running",
+                                   **({"steps": STEPS} if seq == 2 else {})})
+        state = run(HANDLE, b)
+        if state["isDone"]:
+            break
+        b.add_timer_created(seq + 1, EPOCH).add_orchestrator_completed().step(60).add_orchestrator_started()
+        b.add_timer_fired(seq + 1, EPOCH)
+        seq += 2
+    carried = next(a for a in flat_actions(state) if a["actionType"] == 4)["input"]
+    while isinstance(carried, str):
+        carried = json.loads(carried)
+    assert carried["run"]["steps"] == STEPS
