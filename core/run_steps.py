@@ -107,6 +107,17 @@ def bounded(steps: Iterable[RunStep], unlisted: int = 0) -> RunSteps:
     return RunSteps(tuple(steps), unlisted)
 
 
+def carry_starts(previous: Mapping[str, Any] | None, current: Mapping[str, Any]) -> dict[str, Any]:
+    """`current` (a run record's `steps`) with each step's `startedAt` kept from `previous` where the new read
+    has none: a platform that dates only a step's latest change (Abacus step versions, abacus-pipelines.md
+    §5: createdAt and updatedAt) tells its start while it runs and forgets it once it has ended."""
+    earlier = {item.get("name"): item.get("startedAt") for item in (previous or {}).get("items") or []
+               if isinstance(item, Mapping)}
+    items = [dict(item, startedAt=item.get("startedAt") or earlier.get(item.get("name")))
+             for item in current.get("items") or [] if isinstance(item, Mapping)]
+    return {**current, "items": items}
+
+
 def steps_due(previous_remote: str | None, remote: str | None, status: RunStatus) -> bool:
     """True when a poll should read the run's steps: its remote status changed, or the run ended.
 

@@ -44,6 +44,7 @@ from core.poll_policy import (
 )
 from core.run_events import log_run_event
 from core.run_record import new_run_record
+from core.run_steps import carry_starts
 from core.status import ErrorCode, RunStatus, is_terminal
 
 CANCEL_EVENT = "cancel"
@@ -288,7 +289,7 @@ def _record_poll(run: dict[str, Any], state: PollState, seen: dict[str, Any]) ->
     if seen.get("endedAt"):
         run["endedAt"] = seen["endedAt"]
     if seen.get("steps") is not None:  # read at a status change or the end (activities.runs.poll_run)
-        run["steps"] = seen["steps"]
+        run["steps"] = carry_starts(run.get("steps"), seen["steps"])
     if seen.get("usage") is not None:
         run["usage"] = seen["usage"]
 

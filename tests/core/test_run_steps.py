@@ -54,3 +54,17 @@ def test_a_failure_that_already_carries_the_step_error_or_has_no_failed_step_sta
     assert failure_message("own", RunSteps((_step("a"),))) == "own"
     assert failure_message("own", None) == "own"
     assert failure_message("", RunSteps((_step("t", RunStatus.FAILED),))) == ""
+
+
+def test_a_start_known_from_an_earlier_read_is_kept_when_the_new_read_has_none():
+    from core.run_steps import carry_starts
+
+    earlier = {"items": [{"name": "train", "status": "Running", "startedAt": "t1"}], "omitted": 0}
+    later = {"items": [{"name": "train", "status": "Success", "startedAt": None, "endedAt": "t2"},
+                       {"name": "evaluate", "status": "Success", "startedAt": None}], "omitted": 0}
+    assert carry_starts(earlier, later) == {"items": [
+        {"name": "train", "status": "Success", "startedAt": "t1", "endedAt": "t2"},
+        {"name": "evaluate", "status": "Success", "startedAt": None}], "omitted": 0}
+    assert carry_starts(None, later) == later
+    fresh = {"items": [{"name": "train", "startedAt": "t9"}], "omitted": 0}
+    assert carry_starts(earlier, fresh) == fresh  # a start the platform gives wins

@@ -138,6 +138,8 @@ def test_abacus_runs_carry_their_step_versions_through_success_failure_and_stop(
     assert ("train_model", "Failed") in _steps(failed)
     assert "loss became NaN" in next(s for s in failed["steps"]["items"] if s["status"] == "Failed")["error"]["message"]
     assert ok["usage"] is None
+    # a step version dates only its latest change: the start seen while it ran is kept once it ended
+    assert ok["steps"]["items"][0]["startedAt"] is not None and ok["steps"]["items"][0]["endedAt"] is not None
 
 
 def test_a_stopped_abacus_run_shows_its_skipped_steps_cancelled(stack):
