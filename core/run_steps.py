@@ -10,15 +10,21 @@ failing step's.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from core.status import RunStatus, is_terminal
 
-MAX_STEPS = 50  # steps a run record carries; the rest are only counted
+MAX_STEPS = 50  # steps a run record carries at most; the rest are only counted
 MAX_MESSAGE = 300  # characters of a step's error message kept (with an ellipsis when cut)
 MAX_NAME = 120  # characters of a step's name kept
+# Characters of JSON the record's `steps` may take. The run record is the orchestration's custom status,
+# which Durable limits to 16 KB of UTF-16 JSON (durable-functions.md §1: SetCustomStatus, limit 16 KB),
+# i.e. about 8,000 characters for the whole record: steps keep well inside that, so a run with long step
+# names, errors and links shows fewer than MAX_STEPS steps (and counts the rest) instead of failing.
+STEPS_CHARS = 6000
 
 
 def cut(text: str | None, limit: int = MAX_MESSAGE) -> str | None:
@@ -91,11 +97,19 @@ class RunSteps:
     steps: tuple[RunStep, ...]
     unlisted: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
-        """The run record's `steps`: `{"items": the first MAX_STEPS steps, "omitted": how many more}`."""
-        shown = self.steps[:MAX_STEPS]
-        omitted = len(self.steps) - len(shown) + self.unlisted
-        return {"items": [step.to_dict() for step in shown], "omitted": omitted}
+    def to_dict(self, budget: int = STEPS_CHARS) -> dict[str, Any]:
+        """The run record's `steps`: `{"items": the first steps, "omitted": how many more}`; the first
+        MAX_STEPS at most, and no more than fit in `budget` characters of JSON (a step renders in 130 to
+        700 characters, so the budget usually binds first: 10 to 45 steps)."""
+        items: list[dict[str, Any]] = []
+        size = 0
+        for step in self.steps[:MAX_STEPS]:
+            item = step.to_dict()
+            size += len(json.dumps(item, ensure_ascii=False)) + 2
+            if size > budget:
+                break
+            items.append(item)
+        return {"items": items, "omitted": len(self.steps) - len(items) + self.unlisted}
 
     def failed(self) -> RunStep | None:
         """The first step that failed (in the platform's order), if any."""

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from core.run_steps import MAX_MESSAGE, MAX_STEPS, RunStep, RunSteps, StepError, Usage, cut, failure_message
+import json
+
+from core.run_steps import (
+    MAX_MESSAGE,
+    MAX_STEPS,
+    STEPS_CHARS,
+    RunStep,
+    RunSteps,
+    StepError,
+    Usage,
+    cut,
+    failure_message,
+)
 from core.status import RunStatus
 
 
@@ -18,10 +30,20 @@ def test_a_step_renders_every_field_of_the_shape():
 
 
 def test_500_steps_render_as_the_first_50_and_a_count_of_the_rest():
-    read = RunSteps(tuple(_step(f"s{i}") for i in range(500)), unlisted=7)
-    rendered = read.to_dict()
+    read = RunSteps(tuple(RunStep(f"s{i}", RunStatus.SUCCESS, "ok") for i in range(500)), unlisted=7)
+    rendered = read.to_dict(budget=100_000)
     assert len(rendered["items"]) == MAX_STEPS and rendered["items"][-1]["name"] == "s49"
     assert rendered["omitted"] == 450 + 7
+
+
+def test_steps_that_would_not_fit_the_custom_status_are_counted_not_shown():
+    # durable-functions.md §1: the custom status (the run record) is limited to 16 KB of UTF-16 JSON
+    read = RunSteps(tuple(_step(f"step-{i}", RunStatus.FAILED, StepError("E", "x" * 1000)) for i in range(500)))
+    rendered = read.to_dict()
+    shown = len(rendered["items"])
+    assert 0 < shown < MAX_STEPS and rendered["items"][-1]["name"] == f"step-{shown - 1}"
+    assert rendered["omitted"] == 500 - shown
+    assert len(json.dumps(rendered)) <= STEPS_CHARS
 
 
 def test_messages_and_names_are_cut_to_a_fixed_length():
