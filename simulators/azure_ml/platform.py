@@ -1,4 +1,5 @@
-"""The Azure ML simulator: ARM Jobs API of one workspace, plus RunHistory run details on the same port.
+"""The Azure ML simulator: ARM Jobs API of one workspace, plus RunHistory run details and child runs on the
+same port.
 
 Faithful to /work/shared/reference/azureml-jobs.md ("the reference"); section numbers below point into it.
 Where the reference is silent or [UNCONFIRMED], the rule chosen is written at the place it applies.
