@@ -154,3 +154,26 @@ def test_a_stopped_abacus_run_shows_its_skipped_steps_cancelled(stack):
     run = stack.wait_run("st-ab-stop")
     assert run["status"] == "Cancelled"
     assert dict(_steps(run))["evaluate_model"] == "Cancelled" and dict(_steps(run))["train_model"] == "Success"
+
+
+def test_steps_survive_a_host_restart(stack, tmp_path):
+    from devhost.host import DevHost
+    from devhost.http_server import HttpFrontDoor
+
+    from .conftest import ROOT
+
+    stack.pause_at(timedelta(minutes=8))
+    stack.post_run(train_request("st-restart"))
+    stack.host.wait_idle()
+    assert _steps(stack.get_run("st-restart")) == [("train", "Running")]
+    stack.front.stop()
+    stack.host.stop()  # the host goes away mid-run; a new one resumes from the same SQLite log
+    stack.host = DevHost(ROOT, db_path=str(tmp_path / "devhost.sqlite"), clock=stack.clock)
+    stack.front = HttpFrontDoor(stack.host, port=0)  # the fixture stops these two
+    stack.host.start()
+    stack.front.start()
+    stack.api = f"{stack.front.base_url}/api"
+    assert _steps(stack.get_run("st-restart")) == [("train", "Running")]
+    stack.resume()
+    run = stack.wait_run("st-restart")
+    assert run["status"] == "Success" and _steps(run) == [("train", "Success"), ("evaluate", "Success")]
