@@ -244,3 +244,16 @@ def test_an_agent_runs_page_shows_its_tokens(dashboard, stack):
         f"{usage['totalTokens']} (prompt {usage['promptTokens']}, completion {usage['completionTokens']})")
     expect(page.locator("#timeline rect.step")).to_have_count(1)
     assert not dashboard.problems, dashboard.problems
+
+
+def test_a_pipeline_of_500_steps_draws_the_steps_it_carries_and_counts_the_rest(dashboard, stack):
+    from tests.e2e.test_run_steps import put_wide_pipeline
+
+    put_wide_pipeline(stack)
+    stack.post_run(train_request("dash-wide", job="wide-pipeline"))
+    run = stack.wait_run("dash-wide")
+    page = dashboard.open("#/runs/dash-wide")
+    expect(page.locator("#timeline rect.step")).to_have_count(len(run["steps"]["items"]))
+    expect(page.locator("#steps-omitted")).to_have_text(f"{run['steps']['omitted']} more steps not shown")
+    dashboard.shot("run-steps-wide")
+    assert not dashboard.problems, dashboard.problems

@@ -78,17 +78,22 @@ def test_steps_survive_continue_as_new(stack):
     assert _steps(stack.wait_run("st-long")) == [("train_long", "Success")]
 
 
-def test_a_pipeline_of_500_steps_stays_bounded(stack):
+def put_wide_pipeline(stack: Any, steps: int = 500) -> None:
+    """A template pipeline job `wide-pipeline` of `steps` steps in the Azure ML simulator (through its API)."""
     base = f"{stack.sim('azure_ml')}{WORKSPACE_ID}/jobs"
     headers, version = {"Authorization": "Bearer sim"}, {"api-version": "2024-10-01"}
     template = requests.get(f"{base}/train-pipeline", params=version, headers=headers, timeout=10).json()
     props = {k: v for k, v in template["properties"].items() if k not in ("status", "services") and v is not None}
     step = props["jobs"]["train"]
-    props["jobs"] = {f"s{i:03}": {**step, "name": f"s{i:03}", "display_name": f"s{i:03}"} for i in range(500)}
+    props["jobs"] = {f"s{i:03}": {**step, "name": f"s{i:03}", "display_name": f"s{i:03}"} for i in range(steps)}
     props["displayName"] = "wide-pipeline"
     put = requests.put(f"{base}/wide-pipeline", params=version, headers=headers, json={"properties": props},
                        timeout=10)
     assert put.status_code == 201, put.text
+
+
+def test_a_pipeline_of_500_steps_stays_bounded(stack):
+    put_wide_pipeline(stack)
     stack.post_run(train_request("st-wide", job="wide-pipeline"))
     run = stack.wait_run("st-wide")
     assert run["status"] == "Success"
