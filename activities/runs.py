@@ -73,9 +73,11 @@ def poll_run(payload: dict[str, Any]) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     steps = None
     if steps_due(payload.get("remoteStatus"), state.remote_status, state.status):
-        steps = _steps(client, payload["remoteRunId"])
+        steps, retry_after = _steps(client, payload["remoteRunId"])
         if steps is not None:
             seen["steps"] = steps.to_dict()
+        if retry_after is not None:  # the platform asked to wait: the next poll honours it
+            seen["retryAfter"] = retry_after
     if state.usage is not None:
         seen["usage"] = state.usage.to_dict()
     return {"status": state.status.value, "remoteStatus": state.remote_status, "startedAt": state.started_at,
@@ -83,13 +85,17 @@ def poll_run(payload: dict[str, Any]) -> dict[str, Any]:
             "errorCode": state.error_code.value if state.error_code else None, **seen}
 
 
-def _steps(client: PlatformClient, remote_run_id: str) -> RunSteps | None:
-    """The run's steps, or None when they cannot be read now: steps never fail or delay a poll."""
+def _steps(client: PlatformClient, remote_run_id: str) -> tuple[RunSteps | None, float | None]:
+    """The run's steps, or None when they cannot be read now (steps never fail a poll), with the platform's
+    Retry-After when it throttled the read (so the loop waits that long before it calls again)."""
     try:
-        return client.steps(remote_run_id)
-    except (PlatformError, ValueError) as exc:
+        return client.steps(remote_run_id), None
+    except PlatformError as exc:
         log.info("steps of %s unavailable: %s", remote_run_id, exc)
-        return None
+        return None, exc.retry_after
+    except ValueError as exc:
+        log.info("steps of %s unavailable: %s", remote_run_id, exc)
+        return None, None
 
 
 @bp.activity_trigger(input_name="payload", activity="cancel_run")

@@ -5,7 +5,7 @@ steps are read at status changes only, survive continue-as-new, and a 500-step p
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -182,3 +182,15 @@ def test_steps_survive_a_host_restart(stack, tmp_path):
     stack.resume()
     run = stack.wait_run("st-restart")
     assert run["status"] == "Success" and _steps(run) == [("train", "Success"), ("evaluate", "Success")]
+
+
+def test_a_throttled_steps_read_is_not_sent_again_before_its_retry_after(stack):
+    stack.script_faults("azure_ml", {"kind": "throttle", "operation": "Runs_GetChild", "retryAfter": 300})
+    stack.post_run(train_request("st-throttled"))
+    run = stack.wait_run("st-throttled")
+    assert run["status"] == "Success" and _steps(run) == [("train", "Success"), ("evaluate", "Success")]
+    reads = [entry for entry in stack.simulation.servers["azure_ml"].request_log()
+             if entry["operation"] == "Runs_GetChild"]
+    assert reads[0]["status"] == 429 and reads[0]["retryAfter"] == "300"
+    throttled_at = datetime.fromisoformat(reads[0]["at"])
+    assert datetime.fromisoformat(reads[1]["at"]) >= throttled_at + timedelta(seconds=300)
