@@ -22,9 +22,9 @@ from typing import Any
 
 import requests
 
-from core.clock import ScaledClock
 from devhost.host import DevHost
 from devhost.http_server import HttpFrontDoor
+from devkit.clock import ScaledClock
 from simulators.embedded import start_simulation
 
 ROOT = Path(__file__).resolve().parent

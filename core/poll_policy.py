@@ -62,13 +62,17 @@ class PollPolicy:
     # often per doubling of its age as a short one, and the lag to notice its end stays this fraction.
     elapsed_fraction: float | None = None
     max_elapsed_interval: float = 3600.0  # the ceiling of the age-scaled cap
+    # Time a run may go on without its connection (settings renamed in a redeploy, a slot swap) before it
+    # ends Failed with ConnectionNotConfigured; meanwhile it shows Unknown, and a fixed setting brings it back.
+    connection_budget: float = 1800.0
 
     def __post_init__(self) -> None:
         if not MIN_WAIT <= self.first_interval <= self.max_interval:
             raise ValueError(f"need {MIN_WAIT} <= first_interval <= max_interval")
         if not (self.growth >= 1 and 0 <= self.jitter < 1):
             raise ValueError("need growth >= 1 and 0 <= jitter < 1")
-        if min(self.transient_budget, self.unknown_budget, self.cancel_budget, self.retry_after_cap) < 0:
+        if min(self.transient_budget, self.unknown_budget, self.cancel_budget, self.retry_after_cap,
+               self.connection_budget) < 0:
             raise ValueError("budgets and caps must not be negative")
         if self.polls_per_execution < 1:
             raise ValueError("polls_per_execution must be at least 1")
@@ -115,6 +119,7 @@ class PollState:
     run_deadline: str | None = None  # ISO time, fixed at the first Running (see _run_deadline)
     cancel_reason: ErrorCode | None = None  # set once a cancel was decided
     cancel_deadline: str | None = None  # ISO time the cancel must be confirmed by
+    unreachable_since: str | None = None  # ISO time the run's connection went missing (None: it is there)
 
     @classmethod
     def start(cls, submitted_at: datetime, start_timeout: timedelta, timeout: timedelta) -> PollState:
@@ -173,7 +178,12 @@ class TransientError:
     retry_after: float | None = None
 
 
-Observation = StatusObservation | TransientError
+@dataclass(frozen=True)
+class ConnectionMissing:
+    """A poll that could not be made: the run's connection is not configured on this app (any more)."""
+
+
+Observation = StatusObservation | TransientError | ConnectionMissing
 
 
 @dataclass(frozen=True)
@@ -219,6 +229,9 @@ def next_poll(
     """Decide what follows a poll, from the policy, the state, what the poll saw and the time."""
     now = _utc(now)
     state = replace(state, polls=state.polls + 1)
+    if isinstance(observation, ConnectionMissing):
+        return _unreachable(policy, state, now, jitter_seed)
+    state = replace(state, unreachable_since=None)
     if isinstance(observation, TransientError):
         state = replace(state, transient_errors=state.transient_errors + 1)
         if state.transient_errors > policy.transient_budget:
@@ -249,6 +262,16 @@ def next_poll(
     if state.unknown_since is not None and now >= _unknown_deadline(policy, state):
         return _cancel(policy, state, now, ErrorCode.UNKNOWN_STATUS_BUDGET_EXHAUSTED, retry_after)
     return _wait(policy, state, now, jitter_seed, retry_after)
+
+
+def _unreachable(policy: PollPolicy, state: PollState, now: datetime, seed: str) -> Decision:
+    """No connection to poll (or cancel) with: Unknown, waiting for the setting to come back, under the
+    connection budget; deadlines wait too, since nothing can be cancelled without the connection."""
+    since = state.unreachable_since or _iso(now)
+    state = replace(state, status=RunStatus.UNKNOWN, unreachable_since=since)
+    if now >= _parse(since) + timedelta(seconds=policy.connection_budget):
+        return Finish(RunStatus.FAILED, ErrorCode.CONNECTION_NOT_CONFIGURED, state)
+    return _wait(policy, state, now, seed, None)
 
 
 def request_cancel(
@@ -307,6 +330,8 @@ def _wait(
 
 
 def _next_deadline(policy: PollPolicy, state: PollState) -> datetime:
+    if state.unreachable_since is not None:
+        return _parse(state.unreachable_since) + timedelta(seconds=policy.connection_budget)
     if state.cancel_deadline is not None:
         return _parse(state.cancel_deadline)
     deadline = _parse(state.run_deadline or state.start_deadline)

@@ -23,8 +23,11 @@ from core.run_record import RUNTIMES_FOR_STATUS, run_from_instance
 from core.run_request import RunRequest
 from core.status import RunStatus
 from core.timeline import timeline_from_events
+from maintenance.sweep_notes import with_sweep_note
 from platforms.http import PlatformError
 from platforms.registry import get_connection
+from starters.instance_ids import StartFailed
+from starters.platform_errors import platform_error_response
 from starters.responses import (
     PayloadTooLarge,
     error_response,
@@ -36,7 +39,6 @@ from starters.responses import (
 from starters.start import (
     CancelOutcome,
     RunConflict,
-    StartFailed,
     TaskHubUnavailable,
     cancel_run,
     find_run,
@@ -73,10 +75,12 @@ async def api_start_run(req: func.HttpRequest, client: df.DurableOrchestrationCl
         return await _dry_run(request)
     try:
         started = await start_run(client, request)
-    except RunConflict:
-        return error_response(409, "Conflict", "runId is already used by a different run request.", "runId")
+    except RunConflict as exc:
+        return error_response(409, "Conflict", f"{exc}.", "runId")
     except ValidationError as exc:
         return validation_response(exc)
+    except PlatformError as exc:
+        return _platform_refused(request, exc)
     except StartFailed:
         return error_response(503, "StartFailed", "The run could not be started; try again.")
     location = {"Location": _run_url(req, started.run_id)}
@@ -92,10 +96,17 @@ async def _dry_run(request: RunRequest) -> func.HttpResponse:
     except ValidationError as exc:
         return validation_response(exc)
     except PlatformError as exc:
-        log.warning("dry run on %s could not read the platform: %s", request.connection, exc.code)
-        return error_response(504 if exc.transient else 502, exc.code,
-                              f"The platform refused or failed: {exc.message}")
+        return _platform_refused(request, exc)
     return json_response(200, preview)
+
+
+def _platform_refused(request: RunRequest, exc: PlatformError) -> func.HttpResponse:
+    """502 naming the connection, with the connection test's hint (504 when the platform may answer later)."""
+    log.warning("run %s: %s refused or failed: %s", request.run_id, request.connection, exc.code)
+    connection = get_connection(request.connection)
+    if connection is None:  # removed from the settings since the request was checked
+        return error_response(400, "InvalidRequest", "connection: is not a configured connection", "connection")
+    return platform_error_response(connection, exc)
 
 
 @bp.route(route="runs/{id}", methods=["GET"])
@@ -105,7 +116,7 @@ async def api_get_run(req: func.HttpRequest, client: df.DurableOrchestrationClie
     instance = await find_run(client, req.route_params.get("id", ""), show_input=True)
     if instance is None:
         return error_response(404, "NotFound", "No run has this id.", "id")
-    return json_response(200, run_from_instance(instance))
+    return json_response(200, await with_sweep_note(client, instance, run_from_instance(instance)))
 
 
 @bp.route(route="runs/{id}/cancel", methods=["POST"])
@@ -179,7 +190,7 @@ async def api_list_runs(req: func.HttpRequest, client: df.DurableOrchestrationCl
         job_type = job_type_for_orchestrator(instance.get("name") or "")
         if job_type is None or (wanted_type and job_type.name != wanted_type):
             continue
-        record = run_from_instance(instance)
+        record = await with_sweep_note(client, instance, run_from_instance(instance))
         if wanted_status and record["status"] != wanted_status:
             continue
         if wanted_connection and str(record.get("connection") or "").casefold() != wanted_connection.name.casefold():
