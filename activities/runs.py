@@ -19,6 +19,7 @@ from core.protocol import (
     READ_OUTPUTS,
     SUBMIT_RUN,
     ActivityCall,
+    ActivityError,
     CancelSent,
     OutputsRead,
     Polled,
@@ -27,12 +28,12 @@ from core.protocol import (
 )
 from core.run_request import RunRequest
 from core.run_steps import RunSteps, failure_message, steps_due
-from core.status import RunStatus
+from core.status import ErrorCode, RunStatus
 from platforms.base import PlatformClient
 from platforms.http import PlatformError
 from platforms.registry import client_for, get_connection
 
-from .guard import ConnectionNotConfigured, guarded, platform_code
+from .guard import REFUSALS, ConnectionNotConfigured, guarded, platform_code
 
 log = logging.getLogger("runbridge.activities")
 bp = df.Blueprint()
@@ -68,9 +69,11 @@ def poll_run(payload: dict[str, Any]) -> Polled:
     try:
         state = client.get_state(call.remote_run_id or "")
     except PlatformError as exc:
-        if exc.transient:
-            raise
+        if exc.transient or exc.kind in REFUSALS:  # a refusal about the run's own job may be stray: the
+            raise  # guard answers it `refused`, and the loop re-checks before believing it
         return Polled(RunStatus.FAILED, None, error=RunError.of(platform_code(exc), str(exc)))
+    if not state.confirmed:  # "not found": believed only once it holds
+        return ActivityError(RunError.of(state.error_code or ErrorCode.NOT_FOUND, state.error or ""), refused=True)
     steps, retry_after = None, None
     if steps_due(call.remote_status, state.remote_status, state.status):
         steps, retry_after = _steps(client, call.remote_run_id or "")

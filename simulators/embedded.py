@@ -5,6 +5,7 @@ catalog's connections (`azureml-sim`, `foundry-sim`, `abacus-sim`) to reach them
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -15,30 +16,18 @@ from simulators.server import SimServer
 
 log = logging.getLogger("simulators.embedded")
 LOCAL_CREDENTIAL_SETTING = "RUNBRIDGE_LOCAL_CREDENTIAL"
-ABACUS_SIM_KEY = "sim-abacus-key"
 
 
-def _azure_ml(url: str) -> dict[str, str]:
-    from simulators.azure_ml.catalog import REGION, RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE
-
-    return {"type": "azure_ml", "subscriptionId": SUBSCRIPTION, "resourceGroup": RESOURCE_GROUP,
-            "workspace": WORKSPACE, "region": REGION, "armEndpoint": url, "historyEndpoint": url}
-
-
-def _foundry_agents(url: str) -> dict[str, str]:
-    return {"type": "foundry_agents", "endpoint": f"{url}/api/projects/sim-project"}
+def _catalog() -> dict[str, tuple[str, Callable[[str], dict[str, str]]]]:
+    """platform -> (connection name, settings for its simulator at url), from each simulator package."""
+    catalog = {}
+    for platform, entry in PLATFORMS.items():
+        module = importlib.import_module(entry.module)
+        catalog[platform] = (module.CONNECTION, module.connection_settings)
+    return catalog
 
 
-def _abacus(url: str) -> dict[str, str]:
-    return {"type": "abacus", "endpoint": url, "apiKey": ABACUS_SIM_KEY}
-
-
-# platform -> (connection name, settings for a simulator at url)
-CATALOG: dict[str, tuple[str, Callable[[str], dict[str, str]]]] = {
-    "azure_ml": ("azureml-sim", _azure_ml),
-    "foundry_agents": ("foundry-sim", _foundry_agents),
-    "abacus": ("abacus-sim", _abacus),
-}
+CATALOG = _catalog()
 
 
 @dataclass

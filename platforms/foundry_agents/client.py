@@ -29,7 +29,7 @@ Where the seed (seeds/foundry-agent-run.txt) differs, the reference wins:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -125,7 +125,7 @@ class FoundryAgentsClient:
               json: Any = None) -> Any:
         """One data-plane call, `api-version` always added (§1, client 2); the JSON answer."""
         query = {"api-version": self.api_version, **(params or {})}
-        return self.http.request(method, path, operation=operation, params=query, json=json).json()
+        return self.http.request_json(method, path, operation=operation, params=query, json=json)
 
     def _pages(self, path: str, operation: str, params: Mapping[str, Any] | None = None,
                max_pages: int | None = None) -> Iterator[dict[str, Any]]:
@@ -235,8 +235,8 @@ class FoundryAgentsClient:
         usage = Usage.from_wire(run.get("usage")) if is_terminal(status) else None  # §2: set once terminal
         if status is RunStatus.FAILED:
             code = ErrorCode.RATE_LIMITED if (run.get("last_error") or {}).get("code") == RATE_LIMIT_CODE else None
-            return RemoteState(status, remote, started_at=started, ended_at=ended_at(run), error=failure_text(run),
-                               error_code=code, usage=usage)
+            return RemoteState(status, remote, started_at=started, ended_at=ended_at(run),
+                               error=self.http.redact(failure_text(run)), error_code=code, usage=usage)
         return RemoteState(status, remote, started_at=started, ended_at=ended_at(run), usage=usage)
 
     def steps(self, remote_run_id: str) -> RunSteps:
@@ -250,7 +250,7 @@ class FoundryAgentsClient:
         for step in self._pages(path, "listRunSteps", {"order": "asc"}, max_pages=STEP_PAGES):
             count += 1
             if len(found) < MAX_STEPS:
-                found.append(_run_step(step))
+                found.append(_run_step(step, self.http.redact))
         return RunSteps(tuple(found), count - len(found))
 
     def cancel(self, remote_run_id: str) -> None:
@@ -390,8 +390,9 @@ def _run_post(agent_id: str, run: AgentRun, run_id: str, thread_id: str | None) 
             thread_run_body(agent_id, run, run_id, with_message=not own_thread))
 
 
-def _run_step(step: Mapping[str, Any]) -> RunStep:
-    """One RunStep in the shared shape: named by its kind (and the functions a tool_calls step called)."""
+def _run_step(step: Mapping[str, Any], redact: Callable[[str], str]) -> RunStep:
+    """One RunStep in the shared shape: named by its kind (and the functions a tool_calls step called); its
+    error as the platform wrote it, without any credential this client sends."""
     details = step.get("step_details") if isinstance(step.get("step_details"), Mapping) else {}
     kind = str(step.get("type") or details.get("type") or "step")
     name = "message creation" if kind == "message_creation" else kind
@@ -401,7 +402,7 @@ def _run_step(step: Mapping[str, Any]) -> RunStep:
         names = [str(c.get("name")) for c in calls if isinstance(c, Mapping) and c.get("name")]
         name = f"tool calls: {', '.join(names)}" if names else "tool calls"
     error = step.get("last_error") if isinstance(step.get("last_error"), Mapping) else None
-    failure = StepError(error.get("code"), str(error.get("message") or "")) if error else None
+    failure = StepError(error.get("code"), redact(str(error.get("message") or ""))) if error else None
     ended = next((step[key] for key in ("completed_at", "failed_at", "cancelled_at", "expired_at")
                   if step.get(key) is not None), None)
     remote = step.get("status")

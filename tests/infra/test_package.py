@@ -29,6 +29,6 @@ def test_the_app_and_the_files_it_reads_at_run_time_are_deployed():
 
 def test_development_only_folders_are_left_out():
     for path in ("devhost/host.py", "simulators/embedded.py", "devkit/clock.py", "tests/conftest.py", "bench/run.py",
-                 "demo.py",
+                 "demo.py", "cli/runbridge_cli/main.py", "cli/pyproject.toml",
                  ".venv/bin/python", "node_modules/azurite/package.json", "local.settings.json"):
         assert _ignored(path), f"{path} would be deployed"
