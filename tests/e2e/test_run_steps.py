@@ -194,3 +194,19 @@ def test_a_throttled_steps_read_is_not_sent_again_before_its_retry_after(stack):
     assert reads[0]["status"] == 429 and reads[0]["retryAfter"] == "300"
     throttled_at = datetime.fromisoformat(reads[0]["at"])
     assert datetime.fromisoformat(reads[1]["at"]) >= throttled_at + timedelta(seconds=300)
+
+
+def test_a_throttled_steps_read_at_the_end_is_read_again_after_its_wait_and_names_the_failing_step(stack):
+    stack.pause_at(timedelta(minutes=2))  # failing-pipeline runs from 30 s to 330 s: its steps were read
+    stack.post_run(train_request("st-end-throttled", job="failing-pipeline", parameters=[]))
+    stack.host.wait_idle()
+    stack.script_faults("azure_ml", {"kind": "throttle", "operation": "Runs_GetChild", "retryAfter": 120})
+    stack.resume()
+    run = stack.wait_run("st-end-throttled")
+    assert run["status"] == "Failed" and run["error"]["message"].startswith("Step train failed")
+    reads = [entry for entry in stack.simulation.servers["azure_ml"].request_log()
+             if entry["operation"] == "Runs_GetChild"]
+    throttled = next(i for i, entry in enumerate(reads) if entry["status"] == 429)
+    assert datetime.fromisoformat(reads[throttled + 1]["at"]) >= (
+        datetime.fromisoformat(reads[throttled]["at"]) + timedelta(seconds=120))
+    assert _steps(run) == [("prep", "Success"), ("train", "Failed")]
