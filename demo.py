@@ -6,8 +6,10 @@ Everything goes through the public HTTP API exactly as a scheduler would send it
 - two abacus_pipeline runs: one succeeds with its model_id written back, one fails with the step's error;
 - a chain of two foundry_agent runs, the second continuing the first one's thread (its thread_id input is
   bound to the first run's thread_id output), and one agent run cancelled while it works.
-Each run's status changes are printed as they happen, with its monitor link. Last, one agent run through the
-`runbridge` command line (cli/), as a scheduler's command job starts it, with its exit code.
+Each run's status changes are printed as they happen, with its monitor link. Then the events a scheduler
+received for some of them, pushed by runbridge to a signed webhook (each signature checked by the small
+receiver, simulators/webhook_receiver.py) and to an Event Grid topic (the topic simulator). Last, one agent
+run through the `runbridge` command line (cli/), as a scheduler's command job starts it, with its exit code.
 """
 
 from __future__ import annotations
@@ -28,10 +30,14 @@ from devhost.host import DevHost
 from devhost.http_server import HttpFrontDoor
 from devkit.clock import ScaledClock
 from simulators.embedded import start_simulation
+from simulators.event_grid import EventGridTopic
+from simulators.server import SimServer
+from simulators.webhook_receiver import WebhookReceiver
 
 ROOT = Path(__file__).resolve().parent
 SPEED = 600  # one real second is ten simulated minutes
 TERMINAL = ("Success", "Failed", "Cancelled")
+WEBHOOK_SECRET = "whsec_ZGVtby1vbmx5LXNlY3JldC1kZW1vLW9ubHktc2VjcmV0"  # demo only: a real one is a Key Vault secret
 
 
 def pipeline(run_id: str, job: str, parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -139,11 +145,49 @@ def report(run: dict[str, Any]) -> None:
         print(f"  {parameter['direction']:<11} {parameter['name']} = {parameter.get('value')}")
 
 
+def start_sinks(clock: ScaledClock) -> tuple[WebhookReceiver, EventGridTopic, SimServer]:
+    """A scheduler's webhook receiver and an Event Grid topic, configured as the sinks `scheduler` and `grid`."""
+    receiver = WebhookReceiver(WEBHOOK_SECRET).start()
+    topic = EventGridTopic(clock)
+    server = SimServer(topic)
+    url = server.start()
+    os.environ.update({"NOTIFY__scheduler__type": "webhook", "NOTIFY__scheduler__url": receiver.url,
+                       "NOTIFY__scheduler__secret": WEBHOOK_SECRET, "NOTIFY__grid__type": "eventgrid",
+                       "NOTIFY__grid__topicEndpoint": f"{url}/api/events"})
+    return receiver, topic, server
+
+
+def show_events(receiver: WebhookReceiver, topic: EventGridTopic, subjects: tuple[str, ...]) -> None:
+    """The events a scheduler received, repeats dropped by id, in sequence order per run."""
+    wanted = {f"runs/{s}" for s in subjects} | {f"chains/{s}" for s in subjects}
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not all(any(
+            d["event"]["subject"] == w and d["event"]["data"]["status"] in TERMINAL
+            and d["event"]["type"].endswith("statusChanged") for d in receiver.deliveries) for w in wanted):
+        time.sleep(0.05)
+    print(f"\nEvents at the scheduler's webhook ({len(receiver.deliveries)} deliveries; signature checked):")
+    seen: dict[str, dict[str, Any]] = {}
+    for delivery in receiver.deliveries:
+        seen.setdefault(delivery["id"], delivery)
+    for delivery in sorted(seen.values(), key=lambda d: (d["event"]["subject"], d["event"]["sequence"])):
+        event = delivery["event"]
+        if event["subject"] not in wanted:
+            continue
+        data = event["data"]
+        change = f"{data.get('previousStatus') or '-'} -> {data['status']}" if "previousStatus" in data \
+            else f"outputs written: {', '.join(data['outputs'])}"
+        check = "signature ok" if delivery["verified"] is None else f"SIGNATURE REJECTED: {delivery['verified']}"
+        print(f"  {event['id']:<16} {event['type']:<32} {change:<40} {check}")
+    print(f"Event Grid topic: {len(topic.received)} events received "
+          f"({len({e['id'] for e in topic.received})} distinct)")
+
+
 def main() -> int:
     logging.basicConfig(level=logging.ERROR)
     clock = ScaledClock(SPEED)
     with tempfile.TemporaryDirectory() as tmp:
         simulation = start_simulation(clock, os.environ, ports={"azure_ml": 0, "foundry_agents": 0, "abacus": 0})
+        receiver, topic, topic_server = start_sinks(clock)
         host = DevHost(ROOT, db_path=f"{tmp}/demo.sqlite", clock=clock)
         front = HttpFrontDoor(host, port=0)
         host.start()
@@ -179,12 +223,15 @@ def main() -> int:
                   f"{stats['runningNow']} still running")
             stats = requests.get(f"{simulation.servers['foundry_agents'].url}/_sim/stats", timeout=10).json()
             print(f"Foundry simulator: {stats['runsCreated']} agent runs, {stats['activeRuns']} still active")
+            show_events(receiver, topic, ("demo-train", "demo-cancelled", "demo-chat"))
             print("\nTo watch and start runs in a browser: `make serve`, then open http://127.0.0.1:7071/api/dashboard")
             return 0 if ok else 1
         finally:
             front.stop()
             host.stop()
             simulation.stop()
+            receiver.stop()
+            topic_server.stop()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ BENCHMARKS = [
     "scale.py",
     "platform_load.py",
     "history.py",
+    "events.py",
 ]
 
 

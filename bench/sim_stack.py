@@ -2,7 +2,7 @@
 
 Used by the benchmarks that run real azureml_pipeline runs (platform_load.py, scale.py, history.py); the
 same wiring as tests/e2e/conftest.py. Runs start through `host.start_new` with the input the starter gives
-(`{"request": RunRequest.to_dict()}`, as JSON text like the SDK client); the HTTP front door serves the
+(`RunInput.first(RunRequest.to_dict())`, as JSON text like the SDK client); the HTTP front door serves the
 durable client binding the app's timer function (the orphan sweeper) needs.
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from core.protocol import RunInput  # noqa: E402
 from core.run_request import RunRequest  # noqa: E402
 from devhost.host import DevHost  # noqa: E402
 from devhost.http_server import HttpFrontDoor  # noqa: E402
@@ -52,7 +53,7 @@ class SimStack:
         body = {"jobType": "azureml_pipeline", "connection": "azureml-sim", "job": "long-pipeline",
                 "parameters": [], "runId": run_id, "timeout": timeout, "startTimeout": "PT1H"}
         request = RunRequest.from_dict(body)
-        self.host.start_new("azureml_pipeline", run_id, json.dumps({"request": request.to_dict()}))
+        self.host.start_new("azureml_pipeline", run_id, json.dumps(RunInput.first(request.to_dict()).to_dict()))
 
     def wait_all(self, run_ids: list[str], timeout: float) -> dict[str, dict[str, Any]]:
         """The final run record of every run (raises if one has not ended within `timeout` real seconds)."""

@@ -235,6 +235,9 @@ def _endpoint(value: str) -> str:
     return value.rstrip("/")
 
 
+check_endpoint = _endpoint  # the same rule for other outbound URLs in settings (core/sinks.py)
+
+
 def _api_key(value: str) -> str:
     if value.casefold().startswith("@microsoft.keyvault("):
         raise ValueError("is an unresolved Key Vault reference; check that the app's identity can read it")

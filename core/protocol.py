@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from core.cloud_events import new_notice
 from core.payloads import decode_json_text
 from core.status import ErrorCode, RunStatus
 
@@ -291,6 +292,8 @@ class RunInput:
     wait: float | None = None
     cancel_sent: bool = False
     waiting: Mapping[str, Any] | None = None
+    # what the run has announced as events (core/cloud_events.py): carried like the moments
+    notice: Mapping[str, Any] | None = None
 
     @property
     def polling(self) -> bool:
@@ -303,7 +306,9 @@ class RunInput:
 
     @classmethod
     def first(cls, request: Mapping[str, Any]) -> RunInput:
-        return cls(request)
+        """A new run's input. Its empty notice also says the run sends events: a run started by a version
+        before events has none, so replaying its history never meets a hand-off it did not make."""
+        return cls(request, notice=new_notice())
 
     def continued_polling(self, run: Mapping[str, Any], moments: list[Mapping[str, Any]], poll: Mapping[str, Any],
                           wait: float, cancel_sent: bool) -> RunInput:
@@ -321,6 +326,8 @@ class RunInput:
             data.update(poll=dict(self.poll), wait=self.wait, cancelSent=self.cancel_sent)
         if self.waiting:
             data["waiting"] = dict(self.waiting)
+        if self.notice is not None:
+            data["notice"] = dict(self.notice)
         return data
 
     @classmethod
@@ -332,6 +339,7 @@ class RunInput:
         run = data.get("run") if isinstance(data.get("run"), Mapping) else None
         moments = tuple(m for m in data.get("moments") or () if isinstance(m, Mapping))
         wait = data.get("wait")
+        notice = data.get("notice") if isinstance(data.get("notice"), Mapping) else None
         return cls(dict(data["request"]), run, moments, data.get("poll"),
                    float(wait) if isinstance(wait, (int, float)) else None, bool(data.get("cancelSent")),
-                   data.get("waiting") or None)
+                   data.get("waiting") or None, notice)

@@ -40,7 +40,7 @@ INTERNAL_FAILURE = RunError.of(ErrorCode.INTERNAL_ERROR,
 TERMINATED = RunError.of(ErrorCode.TERMINATED, "The run was terminated on the Durable task hub.")
 _KNOWN = ("id", "jobType", "connection", "job", "status", "remoteStatus", "remoteRunId", "monitorUrl", "outputs",
           "parameters", "error", "createdAt", "startedAt", "endedAt", "polls", "remoteLocation", "note", "steps",
-          "usage")
+          "usage", "remoteName")
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,10 @@ class RunRecord:
     note: str | None = None  # what happened to the remote job after the run stopped (the orphan sweeper)
     steps: Mapping[str, Any] | None = None  # core.run_steps: read at status changes and at the end
     usage: Mapping[str, int] | None = None  # tokens used, where the platform reports them (agent runs, once ended)
+    # what identifies the remote job this run makes, set before the first submit call (an Azure ML job name,
+    # the tag of a Foundry run, what finds an Abacus version): a submit that may have reached the platform
+    # but never answered still leaves a job that an operator, and the orphan sweeper, can find
+    remote_name: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)  # fields this version does not know, kept as they are
 
     @classmethod
@@ -81,6 +85,12 @@ class RunRecord:
         return is_terminal(self.status)
 
     # ---- transitions -------------------------------------------------------------------------------
+    def submitting(self, remote_name: str) -> RunRecord:
+        """The run is about to ask the platform for its job: what will find that job (set once)."""
+        if self.ended or self.remote_name:
+            return self
+        return replace(self, remote_name=remote_name)
+
     def submitted(self, submitted: Submitted) -> RunRecord:
         """The remote job exists: its id, link and first status (a set id is never replaced)."""
         if self.ended:
@@ -139,6 +149,8 @@ class RunRecord:
             optional["steps"] = dict(self.steps)
         if self.usage is not None:
             optional["usage"] = dict(self.usage)
+        if self.remote_name:
+            optional["remoteName"] = self.remote_name
         return {**self.extra, **optional, "id": self.id, "jobType": self.job_type, "connection": self.connection,
                 "job": self.job,
                 "status": self.status.value, "remoteStatus": self.remote_status, "remoteRunId": self.remote_run_id,
@@ -156,7 +168,8 @@ class RunRecord:
                    dict(data.get("outputs") or {}), tuple(data.get("parameters") or ()),
                    RunError.from_value(data.get("error")), data.get("startedAt"), data.get("endedAt"),
                    int(data.get("polls") or 0), dict(data.get("remoteLocation") or {}), data.get("note"),
-                   data.get("steps"), data.get("usage"), {k: v for k, v in data.items() if k not in _KNOWN})
+          "parameters", "error", "createdAt", "startedAt", "endedAt", "polls", "remoteLocation", "note", "steps",
+          "usage", "remoteName")
 
     def newer_than(self, other: RunRecord) -> bool:
         """Whether this record is further along than `other` (status rank first, then polls)."""

@@ -42,7 +42,8 @@ MAX_VALUE_BYTES = 32 * 1024
 # All values together: the request rides in the orchestrator's input, replayed on every episode.
 MAX_TOTAL_VALUE_BYTES = 256 * 1024
 
-_FIELDS = ("jobType", "connection", "job", "parameters", "runId", "timeout", "startTimeout")
+_FIELDS = ("jobType", "connection", "job", "parameters", "runId", "timeout", "startTimeout", "notify")
+MAX_NOTIFY = 10
 _PARAMETER_FIELDS = ("name", "direction", "value")
 _CREDENTIAL_LIKE = re.compile(
     r"endpoint|url|uri|host|key|token|secret|password|passwd|pwd|credential|auth|bearer|connectionstring",
@@ -66,6 +67,7 @@ class RunRequest:
     run_id: str | None = None
     timeout: timedelta = TIMEOUT.default
     start_timeout: timedelta = START_TIMEOUT.default
+    notify: tuple[str, ...] = ()  # perRequest notification sinks this run's events also go to (core/sinks.py)
     # When the run was created (its orchestration's clock). Not part of the request's wire form nor of its
     # equality: the submit activity sets it, so a client whose submit is not idempotent (Abacus runPipeline)
     # knows how far back its own remote job can be.
@@ -87,6 +89,8 @@ class RunRequest:
         }
         if self.run_id is not None:
             body["runId"] = self.run_id
+        if self.notify:
+            body["notify"] = list(self.notify)
         return body
 
     @classmethod
@@ -116,7 +120,8 @@ class RunRequest:
 
 
 def parse_run_request(
-    body: object, *, known_job_types: Collection[str], known_connections: KnownConnections
+    body: object, *, known_job_types: Collection[str], known_connections: KnownConnections,
+    known_sinks: Collection[str] | None = None,
 ) -> RunRequest:
     """Check a request body; raise ValidationError naming the first wrong field and why.
 
@@ -132,7 +137,14 @@ def parse_run_request(
             raise ValidationError("connection", "is not a configured connection")
         return found
 
-    return _parse(body, known_job_types, resolve)
+    request = _parse(body, known_job_types, resolve)
+    if known_sinks is not None:
+        folded = {name.casefold(): name for name in known_sinks}
+        for index, name in enumerate(request.notify):
+            if name.casefold() not in folded:
+                raise ValidationError(f"notify[{index}]", "is not a notification sink configured on this app")
+        request = replace(request, notify=tuple(folded[n.casefold()] for n in request.notify))
+    return request
 
 
 def derive_run_id(seed: str) -> str:
@@ -192,7 +204,26 @@ def _parse(body: object, job_types: Collection[str], resolve: Callable[[str], tu
         run_id=None if run_id is None else _run_id(run_id),
         timeout=_duration(body, "timeout", TIMEOUT),
         start_timeout=_duration(body, "startTimeout", START_TIMEOUT),
+        notify=_notify(body.get("notify")),
     )
+
+
+def _notify(value: object) -> tuple[str, ...]:
+    """The sink names a request asks its events to go to (checked against the app's sinks by the caller)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ValidationError("notify", "must be a list of notification sink names")
+    if len(value) > MAX_NOTIFY:
+        raise ValidationError("notify", f"must name at most {MAX_NOTIFY} sinks")
+    names: list[str] = []
+    for index, name in enumerate(value):
+        if not isinstance(name, str) or not CONNECTION_NAME.fullmatch(name):
+            raise ValidationError(f"notify[{index}]", "must be a sink name: letters, digits, '.', '_' and '-'")
+        if name.casefold() in {n.casefold() for n in names}:
+            raise ValidationError(f"notify[{index}]", "names a sink twice")
+        names.append(name)
+    return tuple(names)
 
 
 def _refuse_unknown(body: Mapping, allowed: tuple[str, ...], path: str) -> None:

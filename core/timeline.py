@@ -167,3 +167,15 @@ def _text(value: Any, limit: int = 200) -> str:
         value = value.get("message") or json.dumps(value)
     text = str(value or "").strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def delivery_points(delivery_status: Any) -> list[dict[str, Any]]:
+    """Timeline points for a run's events that could not be delivered: the custom status of its delivery
+    orchestration (orchestrators/notify.py) lists each sink that gave up after 24 hours of retries."""
+    status = decode(delivery_status)
+    if not isinstance(status, dict):
+        return []
+    return [{"kind": "events_undelivered", "time": note.get("time"),
+             "label": f"events {', '.join(note.get('ids') or [])} not delivered to {note.get('sink')} after 24 hours"
+                      f"{'; queued on runbridge-events-undelivered' if note.get('queued') else ''}"}
+            for note in status.get("undelivered") or [] if isinstance(note, dict)]

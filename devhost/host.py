@@ -507,7 +507,9 @@ class DevHost:
             if function is None:
                 raise LookupError(f"The function '{item.name}' doesn't exist, is disabled, or is not an "
                                   "activity function.")
-            result = invoke.call_activity(function, item.input, self.loop, str(self.app.folder))
+            clients = {b["name"]: self.client_binding() for b in function.bindings
+                       if b["type"] == "durableClient" and self.client_binding is not None}
+            result = invoke.call_activity(function, item.input, self.loop, str(self.app.folder), clients)
             outcome = event(EventType.TaskCompleted, self.clock.now(), TaskScheduledId=item.task_id, Result=result)
         except Exception as exc:
             if self._stopping.is_set():

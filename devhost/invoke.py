@@ -85,11 +85,13 @@ def call(function: FunctionInfo, kwargs: dict[str, Any], loop: EventLoopThread, 
     return result
 
 
-def call_activity(function: FunctionInfo, input_text: str | None, loop: EventLoopThread, folder: str) -> str:
-    """Run an activity: decode its input as the worker's converter does, return the encoded result."""
+def call_activity(function: FunctionInfo, input_text: str | None, loop: EventLoopThread, folder: str,
+                  bindings: dict[str, Any] | None = None) -> str:
+    """Run an activity: decode its input as the worker's converter does, return the encoded result.
+    `bindings` are its other input bindings by name (a durable client)."""
     value = ActivityTriggerConverter.decode(meta.Datum(type="string", value=input_text or "null"),
                                             trigger_metadata=None)
-    result = call(function, {function.trigger["name"]: value}, loop, folder)
+    result = call(function, {**(bindings or {}), function.trigger["name"]: value}, loop, folder)
     return ActivityTriggerConverter.encode(result, expected_type=None).value
 
 

@@ -56,6 +56,22 @@ type abacusConnection = {
   apiKeySecretName: string?
 }
 
+// An Event Grid custom topic that run events are pushed to (core/sinks.py, DESIGN.md "The status contract,
+// pushed"); the app's identity gets EventGrid Data Sender on it.
+type eventGridSink = {
+  // sink name (NOTIFY__<name>__*): 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit
+  name: string
+  // /subscriptions/<s>/resourceGroups/<rg>/providers/Microsoft.EventGrid/topics/<topic>
+  topicResourceId: string
+  // https://<topic>.<region>-1.eventgrid.azure.net/api/events
+  topicEndpoint: string
+  // comma-separated event types it takes (default all)
+  types: string?
+  // true: only runs whose request names this sink in `notify`
+  perRequest: bool?
+  assignRole: bool?
+}
+
 // ---- parameters -----------------------------------------------------------------------------------
 
 @minLength(1)
@@ -90,6 +106,9 @@ param foundryAgentsConnections foundryAgentsConnection[] = []
 param abacusConnections abacusConnection[] = []
 
 @secure()
+@description('Event Grid custom topics that receive run events (CloudEvents 1.0).')
+param eventGridSinks eventGridSink[] = []
+
 @description('Abacus API keys by connection name; each becomes a Key Vault secret. Leave empty and set the secrets with `az keyvault secret set` after the deployment to keep keys out of the deployment altogether.')
 param abacusApiKeys object = {}
 
@@ -162,6 +181,7 @@ module app 'modules/app.bicep' = {
     foundryAgentsConnections: foundryAgentsConnections
     abacusConnections: abacusConnections
     abacusApiKeys: abacusApiKeys
+    eventGridSinks: eventGridSinks
     principalId: principalId
     principalType: principalType
     maximumInstanceCount: maximumInstanceCount
@@ -191,6 +211,16 @@ module foundryRoles 'modules/foundry-role.bicep' = [for c in filter(foundryAgent
     projectName: split(c.?projectResourceId ?? '', '/')[10]
     principalId: identity.outputs.principalId
     roleDefinitionId: foundryRole
+  }
+}]
+
+module eventGridRoles 'modules/eventgrid-role.bicep' = [for s in filter(eventGridSinks, x => x.?assignRole ?? true): {
+  name: 'runbridge-role-egt-${uniqueString(s.topicResourceId)}'
+  scope: resourceGroup(split(s.topicResourceId, '/')[2], split(s.topicResourceId, '/')[4])
+  params: {
+    topicName: split(s.topicResourceId, '/')[8]
+    principalId: identity.outputs.principalId
+    roleDefinitionId: roles.eventGridDataSender
   }
 }]
 

@@ -27,6 +27,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from core.poll_policy import PollPolicy, PollState, Wait
+from core.status import is_terminal
 
 from .poll_phase import poll_phase
 from .run_context import RunContext
@@ -38,6 +39,14 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
     run = RunContext(context, policy)
     run.publish()  # every execution shows the record it carries before its first wait
     run.listen_for_cancel()
+    yield from run.announce()  # a new run's Starting (a continued one has announced what it carries)
+    record = yield from _phases(run, policy)
+    if is_terminal(run.record.status) and not context.will_continue_as_new:
+        yield from run.announce(final=True)  # its outputs, then its end, in one hand-off
+    return record
+
+
+def _phases(run: RunContext, policy: PollPolicy) -> Generator[Any, Any, dict[str, Any]]:
     if run.input.polling:
         state = PollState.from_dict(run.input.poll or {})
         first = Wait(run.input.wait or policy.first_interval, state)

@@ -116,6 +116,7 @@ class _Polling:
             run.record = run.record.with_error(seen.error)  # the refusal held for the confirm budget: the end
         if (run.record.status, run.record.remote_status) != before:
             run.note(RunEvent.STATUS_CHANGED)
+            yield from run.announce()
         if isinstance(decision, Cancel):
             run.note(RunEvent.CANCEL_REQUESTED, reason=decision.reason.value)
         if isinstance(decision, Wait) and decision.state.cancel_reason is not None and not self.cancel_sent:

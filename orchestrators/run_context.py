@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Generator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
 
+from core.cloud_events import run_changes
 from core.poll_policy import PollPolicy, retry_wait
 from core.protocol import CANCEL_EVENT, ActivityCall, ActivityError, RunError, RunEvent, RunInput, read_result
 from core.run_events import log_run_event
 from core.run_record import RunRecord
 from core.status import ErrorCode, RunStatus
+from orchestrators.notify import announce
 
 run_log = logging.getLogger("runbridge.run")
 # Submit and output reads are idempotent or reconciled on every platform, so a transient failure is tried
@@ -37,6 +40,10 @@ class RunContext:
         self._record = RunRecord.from_dict(carried) if carried else RunRecord.new(self.request, self.now())
         # the run's key moments, carried across continue-as-new (whose history is dropped) for its timeline
         self.moments: list[dict[str, Any]] = [dict(m) for m in self.input.moments]
+        # what the run has announced as events so far, carried across continue-as-new as well; None for a run
+        # started before events existed: it never hands any off, so its recorded history replays unchanged
+        self.notice: dict[str, Any] | None = None if self.input.notice is None else {
+            **self.input.notice, "notify": list(self.request.get("notify") or [])}
         self.cancel_event: Any = None
 
     @property
@@ -56,6 +63,15 @@ class RunContext:
     def publish(self) -> None:
         """Make the record what a status read shows."""
         self.context.set_custom_status(self.record.to_dict())
+
+    def announce(self, final: bool = False) -> Generator[Any, Any, None]:
+        """Hand the events the record now warrants to the run's delivery (orchestrators/notify.py): one short
+        activity call where something changed, nothing otherwise; never slows or fails the run."""
+        if self.notice is None:
+            return
+        events = run_changes(self.notice, self.record.to_dict(), self.now())
+        if events or self.notice.get("unsent"):
+            yield from announce(self.context, self.record.id, self.notice["notify"], self.notice, events, final)
 
     def listen_for_cancel(self) -> None:
         """The execution's one cancel waiter (poll_loop.py says why there is only one)."""
@@ -148,7 +164,9 @@ class RunContext:
         the record is this execution's output."""
         self.publish()
         self.note(RunEvent.CONTINUED_AS_NEW)
-        self.context.continue_as_new(next_input(self.record.to_dict(), self.moments).to_dict())
+        carried = replace(next_input(self.record.to_dict(), self.moments),
+                          notice=None if self.notice is None else dict(self.notice))
+        self.context.continue_as_new(carried.to_dict())
         return self.record.to_dict()
 
 

@@ -299,8 +299,10 @@ class HttpClient:
 
     def request(self, method: str, path: str, *, operation: str, params: Mapping[str, Any] | None = None,
                 json: Any = None, headers: Mapping[str, str] | None = None, retry: RetryPolicy | None = None,
-                allow: tuple[int, ...] = ()) -> requests.Response:
-        """Send one call with retries; return the response (2xx or a status in `allow`) or raise PlatformError."""
+                allow: tuple[int, ...] = (), data: bytes | None = None) -> requests.Response:
+        """Send one call with retries; return the response (2xx or a status in `allow`) or raise PlatformError.
+
+        `data` sends these exact bytes instead of `json` (a signed body must be sent as it was signed)."""
         policy = retry or self.retry
         attempts = Attempts()
         url = self.url(path)
@@ -310,8 +312,8 @@ class HttpClient:
             try:
                 # No redirects: none of the platform APIs needs one, and requests would carry custom
                 # credential headers (apiKey, x-azureml-token) to the new host (SECURITY.md F2).
-                response = self.session.request(method, url, params=params, json=json, headers=merged,
-                                                timeout=self.timeout, allow_redirects=False)
+                response = self.session.request(method, url, params=params, json=json, data=data,
+                                                headers=merged, timeout=self.timeout, allow_redirects=False)
             except requests.RequestException as exc:
                 # Every failure of the wire is transient: refused, timed out, reset, a body cut short
                 # (ChunkedEncodingError), a body that does not decode (ContentDecodingError).

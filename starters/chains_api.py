@@ -89,7 +89,8 @@ async def api_start_chain(req: func.HttpRequest, client: df.DurableOrchestration
         if refused is not None:
             return refused
     try:
-        claimed = await claim(client, CHAIN_ORCHESTRATOR, chain_id, {"chain": stored},
+        # "events": the chain sends runbridge.chain.statusChanged (orchestrators/chain.py)
+        claimed = await claim(client, CHAIN_ORCHESTRATOR, chain_id, {"chain": stored, "events": True},
                               lambda instance: _input_of(instance).get("chain") == stored)
     except IdTaken as exc:
         held = "a different chain" if exc.orchestrator == CHAIN_ORCHESTRATOR else "a run"

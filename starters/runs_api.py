@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
@@ -17,12 +18,13 @@ import azure.durable_functions as df
 import azure.functions as func
 import requests
 
+from core.cloud_events import delivery_instance
 from core.errors import ValidationError
 from core.job_types import job_type_for_orchestrator, registered_job_types
 from core.run_record import RUNTIMES_FOR_STATUS, run_from_instance
 from core.run_request import RunRequest
 from core.status import RunStatus
-from core.timeline import timeline_from_events
+from core.timeline import delivery_points, timeline_from_events
 from maintenance.sweep_notes import with_sweep_note
 from platforms.http import PlatformError
 from platforms.registry import get_connection
@@ -144,8 +146,10 @@ async def api_run_history(req: func.HttpRequest, client: df.DurableOrchestration
         return error_response(404, "NotFound", "No run has this id.", "id")
     status = await client.get_status(run_id, show_history=True, show_history_output=True)
     events = [_event(e) for e in getattr(status, "historyEvents", None) or []]
+    delivery = await client.get_status(delivery_instance(run_id))
     return json_response(200, {"id": run_id, "status": run_from_instance(instance)["status"], "events": events,
-                               "timeline": timeline_from_events(events)})
+                               "timeline": timeline_from_events(events)
+                               + delivery_points(getattr(delivery, "custom_status", None))})
 
 
 def _event(raw: dict[str, Any]) -> dict[str, Any]:
@@ -162,7 +166,8 @@ def _event(raw: dict[str, Any]) -> dict[str, Any]:
 @bp.route(route="runs", methods=["GET"])
 @bp.durable_client_input(client_name="client")
 async def api_list_runs(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """GET /api/runs?status=&jobType=&connection=&pageSize=&page=: runs, paged by the task hub's own paging."""
+    """GET /api/runs?status=&jobType=&connection=&updatedSince=&pageSize=&page=: runs, paged by the task hub's own
+    paging; `updatedSince` keeps the runs whose record changed at or after that time (for pollers)."""
     try:
         size = int(req.params.get("pageSize") or 50)
     except ValueError:
@@ -178,6 +183,10 @@ async def api_list_runs(req: func.HttpRequest, client: df.DurableOrchestrationCl
     wanted_connection = get_connection(req.params["connection"]) if req.params.get("connection") else None
     if req.params.get("connection") and wanted_connection is None:
         return error_response(400, "InvalidRequest", "connection is not a connection of this app.", "connection")
+    since = _since(req.params.get("updatedSince"))
+    if since is False:
+        return error_response(400, "InvalidRequest", "updatedSince must be an ISO 8601 time with a time zone, such as "
+                              "2026-03-01T12:00:00Z.", "updatedSince")
     query = {"top": str(size), "showInput": "true"}
     if wanted_status:  # ask the task hub for the instances that can be in it: fewer empty pages
         query["runtimeStatus"] = ",".join(RUNTIMES_FOR_STATUS[RunStatus(wanted_status)])
@@ -190,6 +199,8 @@ async def api_list_runs(req: func.HttpRequest, client: df.DurableOrchestrationCl
         job_type = job_type_for_orchestrator(instance.get("name") or "")
         if job_type is None or (wanted_type and job_type.name != wanted_type):
             continue
+        if since and not _updated_since(instance, since):
+            continue
         record = await with_sweep_note(client, instance, run_from_instance(instance))
         if wanted_status and record["status"] != wanted_status:
             continue
@@ -197,3 +208,27 @@ async def api_list_runs(req: func.HttpRequest, client: df.DurableOrchestrationCl
             continue
         runs.append(record)
     return json_response(200, {"runs": runs, "nextPage": page.next_page})
+
+
+def _since(text: str | None) -> datetime | bool | None:
+    """The `updatedSince` time (None when absent, False when unreadable or without a zone)."""
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return False if when.tzinfo is None else when
+
+
+def _updated_since(instance: dict[str, Any], since: datetime) -> bool:
+    """True when the instance (its run record) changed at or after `since`. The task hub keeps its update time
+    to the second, so a run changed earlier in that same second is included too: a poller may see a run
+    twice, never miss one."""
+    try:
+        updated = datetime.fromisoformat(str(instance.get("lastUpdatedTime")).replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    if updated.tzinfo is None:
+        updated = updated.replace(tzinfo=timezone.utc)
+    return updated >= since.replace(microsecond=0)

@@ -24,6 +24,7 @@ from core.run_record import run_from_instance
 from core.run_request import RUN_ID, RunRequest, parse_run_request
 from core.status import TERMINAL, ErrorCode, RunStatus
 from platforms.http import PlatformError
+from platforms.notify.registry import sinks
 from platforms.registry import client_for, connections, get_connection
 from starters.durable_private import rpc_base_url
 from starters.instance_ids import IdTaken, chain_with_step_id, claim, read_instance
@@ -97,7 +98,8 @@ class Cancelled:
 
 def validate_run_request(body: object) -> RunRequest:
     """Check a request body against this app's job types and configured connections (ValidationError)."""
-    return parse_run_request(body, known_job_types=registered_job_types(), known_connections=connections())
+    return parse_run_request(body, known_job_types=registered_job_types(), known_connections=connections(),
+                             known_sinks=sinks())
 
 
 async def find_run(client: df.DurableOrchestrationClient, run_id: str, **flags: bool) -> dict[str, Any] | None:

@@ -23,6 +23,9 @@ param abacusConnections array
 @secure()
 param abacusApiKeys object
 
+@description('Event Grid topics that receive run events (main.bicep eventGridSink).')
+param eventGridSinks array
+
 param principalId string
 @allowed([
   'User'
@@ -97,6 +100,15 @@ var platformSettings = [
   { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
 ]
 var connectionSettings = concat(flatten(azureMlSettingLists), flatten(foundryAgentsSettingLists), flatten(abacusSettingLists))
+// One list per Event Grid sink (core/sinks.py); the app's identity authenticates (EventGrid Data Sender).
+var eventGridSettingLists = [for s in eventGridSinks: [
+  { name: 'NOTIFY__${s.name}__type', value: 'eventgrid' }
+  { name: 'NOTIFY__${s.name}__topicEndpoint', value: s.topicEndpoint }
+  { name: 'NOTIFY__${s.name}__clientId', value: identityClientId }
+  { name: 'NOTIFY__${s.name}__types', value: s.?types ?? '' }
+  { name: 'NOTIFY__${s.name}__perRequest', value: string(s.?perRequest ?? false) }
+]]
+var notifySettings = flatten(eventGridSettingLists)  // an empty optional value means unset, as for connections
 
 // ---- storage ------------------------------------------------------------------------------------------
 
@@ -274,7 +286,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       http20Enabled: true
       // Flex Consumption takes the runtime from functionAppConfig: no FUNCTIONS_WORKER_RUNTIME or
       // FUNCTIONS_EXTENSION_VERSION here (the platform refuses them).
-      appSettings: concat(platformSettings, hostStorageSettings, connectionSettings)
+      appSettings: concat(platformSettings, hostStorageSettings, connectionSettings, notifySettings)
     }
     functionAppConfig: {
       deployment: {

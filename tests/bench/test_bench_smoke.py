@@ -55,3 +55,9 @@ def test_history_benchmark_runs_small():
                   "--ratio-target", "1000")
     assert result.returncode == 0, result.stderr
     assert "naive loop, no continue_as_new" in result.stdout
+
+
+def test_events_benchmark_runs_small():
+    result = _run("events.py", "--runs", "3", "--hours", "0.2", "--episodes-target", "1000")
+    assert result.returncode == 0, result.stderr
+    assert "episodes per run" in result.stdout and "3 / 3" in result.stdout

@@ -62,7 +62,10 @@ def test_old_submit_and_cancel_failures():
 def test_old_run_inputs_of_every_kind_of_execution():
     request = {"jobType": "azureml_pipeline", "runId": "r1"}
     first = RunInput.from_dict('"{\\"request\\": {\\"jobType\\": \\"azureml_pipeline\\", \\"runId\\": \\"r1\\"}}"')
-    assert first == RunInput.first(request) and not first.continued
+    assert first == RunInput(request) and not first.continued
+    # an old input has no event notice (the run sends no events); a new run's first input has an empty one
+    assert first.notice is None and RunInput.first(request).notice == {"sequence": 0, "status": None, "outputs": False}
+    assert RunInput.from_dict(RunInput.first(request).to_dict()) == RunInput.first(request)
     polling = RunInput.from_dict({"request": request, "run": {"status": "Running"}, "poll": {"polls": 30},
                                   "wait": 60, "cancelSent": True, "moments": [{"event": "submitted"}]})
     assert polling.polling and polling.cancel_sent and polling.wait == 60.0 and polling.moments

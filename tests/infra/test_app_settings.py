@@ -13,11 +13,13 @@ import re
 
 import pytest
 
+from core import sinks
 from core.connections import _SPECS, SETTINGS_PREFIX, ConnectionType
 from platforms.auth import LOCAL_CREDENTIAL_SETTING
 
 from .bicep import APP, MAIN, ROOT, Setting, item_fields, parse, site_app_settings, type_members
 
+NOTIFY_SETTING = re.compile(rf"{sinks.SETTINGS_PREFIX}__\$\{{(\w+)\.name\}}__(\w+)")
 CONNECTION_SETTING = re.compile(rf"{SETTINGS_PREFIX}__\$\{{(\w+)\.name\}}__(\w+)")
 # The template parameter (and main.bicep type) per connection type.
 PARAMETER_FOR_TYPE = {
@@ -130,5 +132,17 @@ def test_no_forbidden_or_unexplained_setting_is_written(settings):
     for _, name in written:
         assert name not in FORBIDDEN, f"the template writes {name}"
         known = (CONNECTION_SETTING.fullmatch(name) or name.startswith(f"{connection}__")
-                 or name in PLATFORM_SETTINGS)
+                 or name in PLATFORM_SETTINGS or NOTIFY_SETTING.fullmatch(name))
         assert known, f"{name}: neither read by the app nor a platform setting; add it to the app or drop it"
+
+
+def test_the_event_grid_sinks_get_every_key_the_app_reads_for_an_eventgrid_sink_and_no_other(settings):
+    written = {m.group(2): s for s in settings if (m := NOTIFY_SETTING.fullmatch(s.name))}
+    assert written["type"].value == "eventgrid"
+    readable = set(sinks._SPECS[sinks.SinkType.EVENTGRID]) | set(sinks._COMMON)
+    assert set(written) - {"type"} <= readable, set(written) - readable
+    assert {"topicEndpoint", "clientId", "types", "perRequest"} <= set(written)
+    members = set(type_members(MAIN, "eventGridSink"))
+    for key, setting in written.items():
+        if key not in ("type", "clientId"):
+            assert item_fields(setting.value, setting.loop_item) <= members, key

@@ -13,7 +13,7 @@ import azure.durable_functions as df
 
 from orchestrators.abacus_pipeline import POLICY
 from orchestrators.poll_loop import run_job
-from tests.support.history import EPOCH, HistoryBuilder, flat_actions, run, submit_scheduled
+from tests.support.history import EPOCH, HistoryBuilder, first_input, flat_actions, published, run, submit_scheduled
 
 REQUEST = {"jobType": "abacus_pipeline", "connection": "abacus-sim", "job": "simtrain01", "runId": "run-1",
            "parameters": [{"name": "model_id", "direction": "Output"}], "timeout": "PT6H", "startTimeout": "PT1H"}
@@ -31,7 +31,7 @@ HANDLE = df.Orchestrator.create(orchestrator)
 
 def _submitted() -> HistoryBuilder:
     b = submit_scheduled("abacus_pipeline", REQUEST).step(2).add_orchestrator_started()
-    return b.add_task_completed(1, SUBMITTED)
+    return b.add_task_completed(2, SUBMITTED)
 
 
 def _then(b: HistoryBuilder, seq: int, seconds: float, result: dict) -> HistoryBuilder:
@@ -42,9 +42,9 @@ def _then(b: HistoryBuilder, seq: int, seconds: float, result: dict) -> HistoryB
 
 
 def test_the_submit_carries_the_runs_creation_time():
-    b = HistoryBuilder().add_orchestrator_started().add_execution_started("abacus_pipeline", {"request": REQUEST})
-    b.add_timer_created(0, EPOCH).add_orchestrator_completed()
-    state = run(HANDLE, b.add_orchestrator_started().add_timer_fired(0, EPOCH))
+    b = HistoryBuilder().add_orchestrator_started().add_execution_started("abacus_pipeline", first_input(REQUEST))
+    published(b, 0).add_timer_created(1, EPOCH).add_orchestrator_completed()
+    state = run(HANDLE, b.add_orchestrator_started().add_timer_fired(1, EPOCH))
     submit = flat_actions(state)[-1]
     assert submit["functionName"] == "submit_run"
     payload = json.loads(submit["input"])
@@ -52,18 +52,24 @@ def test_the_submit_carries_the_runs_creation_time():
 
 
 def test_a_stopped_version_ends_cancelled_with_the_platforms_note():
-    b = _submitted().add_task_scheduled(2, "poll_run").add_orchestrator_completed().step(1)
-    b.add_orchestrator_started().add_task_completed(2, {"status": "Running", "remoteStatus": "RUNNING"})
-    b.add_timer_created(3, EPOCH + timedelta(seconds=5)).add_orchestrator_completed().step(1)
+    b = _submitted().add_task_scheduled(3, "poll_run").add_orchestrator_completed().step(1)
+    b.add_orchestrator_started().add_task_completed(3, {"status": "Running", "remoteStatus": "RUNNING"})
+    published(b, 4)  # Starting -> Running goes out
+    b.add_timer_created(5, EPOCH + timedelta(seconds=5)).add_orchestrator_completed().step(1)
     b.add_orchestrator_started().add_event_raised("cancel", {"reason": "requested"})
-    b.add_task_scheduled(4, "cancel_run").add_orchestrator_completed().step(1)
-    b.add_orchestrator_started().add_task_completed(4, {"ok": True})
-    b = _then(b, 5, POLICY.first_interval, {"status": "Running", "remoteStatus": "RUNNING", "error": NOTE,
+    b.add_task_scheduled(6, "cancel_run").add_orchestrator_completed().step(1)
+    b.add_orchestrator_started().add_task_completed(6, {"ok": True})
+    b = _then(b, 7, POLICY.first_interval, {"status": "Running", "remoteStatus": "RUNNING", "error": NOTE,
                                             "errorCode": "Cancelled"})
     assert run(HANDLE, b)["customStatus"]["error"] == {"code": "Cancelled", "message": NOTE}
-    b = _then(b, 7, POLICY.first_interval, {"status": "Cancelled", "remoteStatus": "SKIPPED", "error": NOTE,
+    b = _then(b, 9, POLICY.first_interval, {"status": "Cancelled", "remoteStatus": "SKIPPED", "error": NOTE,
                                             "endedAt": "2026-02-01T00:13:00+00:00"})
     state = run(HANDLE, b)
+    assert state["isDone"] is False and flat_actions(state)[-1]["functionName"] == "publish_events"
+    events = json.loads(flat_actions(state)[-1]["input"])["events"]
+    assert [(e["id"], e["data"]["previousStatus"], e["data"]["status"]) for e in events] == [
+        ("run-1:3", "Running", "Cancelled")]
+    state = run(HANDLE, published(b, 11))
     assert state["isDone"] is True
     output = state["output"]
     assert output["status"] == "Cancelled" and output["remoteStatus"] == "SKIPPED"

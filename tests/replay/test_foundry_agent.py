@@ -14,7 +14,7 @@ import azure.durable_functions as df
 
 from orchestrators.foundry_agent import POLICY
 from orchestrators.poll_loop import run_job
-from tests.support.history import EPOCH, HistoryBuilder, flat_actions, run, submit_scheduled
+from tests.support.history import EPOCH, HistoryBuilder, flat_actions, published, run, submit_scheduled
 
 REQUEST = {"jobType": "foundry_agent", "connection": "foundry-sim", "job": "asst_echo", "runId": "run-1",
            "parameters": [{"name": "user_message", "direction": "Input", "value": "hi"},
@@ -38,14 +38,14 @@ HANDLE = df.Orchestrator.create(orchestrator)
 def first_busy_answer() -> HistoryBuilder:
     """Started, the zero-length cancel race, then a submit answered busy."""
     return submit_scheduled("foundry_agent", REQUEST).step(1).add_orchestrator_started().add_task_completed(
-        1, BUSY)
+        2, BUSY)
 
 
 def second_attempt(b: HistoryBuilder) -> HistoryBuilder:
     """The 1 s wait after the first busy answer fires and the submit is asked again."""
     fire = b.now + timedelta(seconds=1)
-    b.add_timer_created(2, fire).add_orchestrator_completed().step(1).add_orchestrator_started()
-    return b.add_timer_fired(2, fire).add_task_scheduled(3, "submit_run").add_orchestrator_completed().step(1)
+    b.add_timer_created(3, fire).add_orchestrator_completed().step(1).add_orchestrator_started()
+    return b.add_timer_fired(3, fire).add_task_scheduled(4, "submit_run").add_orchestrator_completed().step(1)
 
 
 def test_a_busy_answer_waits_the_first_interval_raced_against_cancel_with_no_remote_job():
@@ -58,7 +58,7 @@ def test_a_busy_answer_waits_the_first_interval_raced_against_cancel_with_no_rem
 
 
 def test_after_polls_per_execution_busy_answers_it_continues_as_new_carrying_the_start_deadline():
-    b = second_attempt(first_busy_answer()).add_orchestrator_started().add_task_completed(3, BUSY)
+    b = second_attempt(first_busy_answer()).add_orchestrator_started().add_task_completed(4, BUSY)
     state = run(HANDLE, b)
     again = [a for a in flat_actions(state) if a["actionType"] == 4]
     assert len(again) == 1
@@ -70,8 +70,9 @@ def test_after_polls_per_execution_busy_answers_it_continues_as_new_carrying_the
 
 def test_a_cancel_raised_during_the_last_busy_attempt_is_not_lost_to_continue_as_new():
     b = second_attempt(first_busy_answer()).add_orchestrator_started()
-    b.add_event_raised("cancel", {"reason": "requested"}).add_task_completed(3, BUSY)
-    state = run(HANDLE, b)
+    b.add_event_raised("cancel", {"reason": "requested"}).add_task_completed(4, BUSY)
+    assert flat_actions(run(HANDLE, b))[-1]["functionName"] == "publish_events"  # Starting -> Cancelled
+    state = run(HANDLE, published(b, 5))
     assert state["isDone"] is True and not [a for a in flat_actions(state) if a["actionType"] == 4]
     assert state["output"]["status"] == "Cancelled" and state["output"]["remoteRunId"] is None
 
@@ -82,6 +83,7 @@ def test_a_continued_wait_first_waits_then_submits_and_the_run_proceeds():
     poll = {"start_deadline": (EPOCH + timedelta(minutes=1)).isoformat(), "run_timeout": 3600.0}
     b = HistoryBuilder(start=EPOCH + timedelta(seconds=3)).add_orchestrator_started()
     b.add_execution_started("foundry_agent", {"request": REQUEST, "run": run_record, "moments": [],
+                                              "notice": {"sequence": 1, "status": "Starting", "outputs": False},
                                               "waiting": {"poll": poll, "wait": 1.5}})
     b.add_timer_created(0, b.now).add_orchestrator_completed().add_orchestrator_started().add_timer_fired(0, b.now)
     state = run(HANDLE, b)
@@ -97,8 +99,8 @@ def test_a_continued_wait_first_waits_then_submits_and_the_run_proceeds():
 
 def test_still_busy_at_the_start_deadline_ends_failed_timeout_without_a_remote_job():
     late = submit_scheduled("foundry_agent", REQUEST).step(59.5).add_orchestrator_started()
-    late.add_task_completed(1, BUSY)
-    state = run(HANDLE, late)
+    late.add_task_completed(2, BUSY)
+    state = run(HANDLE, published(late, 3))
     assert state["isDone"] is True
     output = state["output"]
     assert output["status"] == "Failed" and output["error"]["code"] == "Timeout" and output["remoteRunId"] is None

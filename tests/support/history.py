@@ -72,12 +72,25 @@ class HistoryBuilder:
                            "upperSchemaVersionNew": 2})
 
 
+def first_input(request: dict[str, Any]) -> dict[str, Any]:
+    """A new run's orchestration input, as a starter sends it (with its empty event notice)."""
+    return {"request": request, "notice": {"sequence": 0, "status": None, "outputs": False}}
+
+
+def published(b: HistoryBuilder, task_id: int) -> HistoryBuilder:
+    """The run's hand-off of its events (orchestrators/notify.py) as task `task_id`: scheduled at the end of
+    the current episode, taken in the next one."""
+    b.add_task_scheduled(task_id, "publish_events").add_orchestrator_completed()
+    return b.add_orchestrator_started().add_task_completed(task_id, {"ok": True, "sinks": 0})
+
+
 def submit_scheduled(orchestrator: str, request: dict[str, Any]) -> HistoryBuilder:
-    """A run's history up to its first submit: started, the zero-length cancel race fired (poll_loop's
-    first wait), the submit_run activity scheduled as task 1 and the episode completed."""
-    b = HistoryBuilder().add_orchestrator_started().add_execution_started(orchestrator, {"request": request})
-    b.add_timer_created(0, EPOCH).add_orchestrator_completed()
-    b.add_orchestrator_started().add_timer_fired(0, EPOCH).add_task_scheduled(1, "submit_run")
+    """A run's history up to its first submit: started, its Starting event handed off (task 0), the
+    zero-length cancel race fired (poll_loop's first wait, timer 1), the submit_run activity scheduled as
+    task 2 and the episode completed."""
+    b = HistoryBuilder().add_orchestrator_started().add_execution_started(orchestrator, first_input(request))
+    published(b, 0).add_timer_created(1, EPOCH).add_orchestrator_completed()
+    b.add_orchestrator_started().add_timer_fired(1, EPOCH).add_task_scheduled(2, "submit_run")
     return b.add_orchestrator_completed()
 
 
