@@ -168,8 +168,8 @@ class RunRecord:
                    dict(data.get("outputs") or {}), tuple(data.get("parameters") or ()),
                    RunError.from_value(data.get("error")), data.get("startedAt"), data.get("endedAt"),
                    int(data.get("polls") or 0), dict(data.get("remoteLocation") or {}), data.get("note"),
-          "parameters", "error", "createdAt", "startedAt", "endedAt", "polls", "remoteLocation", "note", "steps",
-          "usage", "remoteName")
+                   data.get("steps"), data.get("usage"), data.get("remoteName"),
+                   {k: v for k, v in data.items() if k not in _KNOWN})
 
     def newer_than(self, other: RunRecord) -> bool:
         """Whether this record is further along than `other` (status rank first, then polls)."""
