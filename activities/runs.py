@@ -8,6 +8,7 @@ coordinates captured at submit travel in every later call; its identity and keys
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import azure.durable_functions as df
@@ -26,13 +27,15 @@ from core.protocol import (
     Submitted,
 )
 from core.run_request import RunRequest
-from core.status import ErrorCode, RunStatus
+from core.run_steps import RunSteps, failure_message, steps_due
+from core.status import ErrorCode, RunStatus, is_terminal
 from platforms.base import PlatformClient
 from platforms.http import PlatformError
 from platforms.registry import client_for, get_connection
 
 from .guard import REFUSALS, ConnectionNotConfigured, guarded, platform_code
 
+log = logging.getLogger("runbridge.activities")
 bp = df.Blueprint()
 
 
@@ -71,10 +74,35 @@ def poll_run(payload: dict[str, Any]) -> Polled:
         return Polled(RunStatus.FAILED, None, error=RunError.of(platform_code(exc), str(exc)))
     if not state.confirmed:  # "not found": believed only once it holds
         return ActivityError(RunError.of(state.error_code or ErrorCode.NOT_FOUND, state.error or ""), refused=True)
-    error = RunError.from_value(state.error, state.error_code.value if state.error_code else None)
+    steps, retry_after = None, None
+    if steps_due(call.remote_status, state.remote_status, state.status):
+        steps, failure = _steps(client, call.remote_run_id or "")
+        if failure is not None and failure.transient and is_terminal(state.status):
+            # the end is reported with its steps (a pipeline's failure names its failing step): a throttled
+            # or failed read at the end makes this poll transient, so the loop looks again after the wait
+            raise failure
+        retry_after = failure.retry_after if failure is not None else None
+    message = failure_message(state.error, steps, state.status)
+    error = RunError.from_value(message, state.error_code.value if state.error_code else None)
     if error is None and state.error_code is not None:
         error = RunError.of(state.error_code, "")
-    return Polled(state.status, state.remote_status, state.started_at, state.ended_at, error)
+    return Polled(state.status, state.remote_status, state.started_at, state.ended_at, error,
+                  None if steps is None else steps.to_dict(),
+                  None if state.usage is None else state.usage.to_dict(), retry_after)
+
+
+def _steps(client: PlatformClient, remote_run_id: str) -> tuple[RunSteps | None, PlatformError | None]:
+    """The run's steps (read when the remote status changed or the run ended: core.run_steps.steps_due), or
+    None with the platform's error when they cannot be read now. Between changes a failed read never fails
+    a poll; its Retry-After goes to the loop, so it waits that long before it calls again."""
+    try:
+        return client.steps(remote_run_id), None
+    except PlatformError as exc:
+        log.info("steps of %s unavailable: %s", remote_run_id, exc)
+        return None, exc
+    except ValueError as exc:
+        log.info("steps of %s unavailable: %s", remote_run_id, exc)
+        return None, None
 
 
 @bp.activity_trigger(input_name="payload", activity=CANCEL_RUN)

@@ -165,21 +165,28 @@ class Polled:
     started_at: str | None = None
     ended_at: str | None = None
     error: RunError | None = None
+    # read at a remote status change or the end only (core.run_steps): None when not read this time
+    steps: Mapping[str, Any] | None = None
+    usage: Mapping[str, int] | None = None  # tokens the run used, where the platform reports them
+    retry_after: float | None = None  # the platform throttled a read of this poll: wait this long
 
     ok = True
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": True, "status": self.status.value, "remoteStatus": self.remote_status,
+        data = {"ok": True, "status": self.status.value, "remoteStatus": self.remote_status,
                 "startedAt": self.started_at, "endedAt": self.ended_at,
                 "error": None if self.error is None else self.error.to_dict(),
                 "errorCode": None if self.error is None else self.error.code}
+        optional = {"steps": self.steps, "usage": self.usage, "retryAfter": self.retry_after}
+        return {**data, **{key: value for key, value in optional.items() if value is not None}}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Polled | ActivityError:
         if _failed(data):
             return ActivityError.from_dict(data, ErrorCode.PLATFORM_REJECTED)
         return cls(RunStatus(data["status"]), data.get("remoteStatus"), data.get("startedAt"), data.get("endedAt"),
-                   RunError.from_value(data.get("error"), data.get("errorCode")))
+                   RunError.from_value(data.get("error"), data.get("errorCode")), data.get("steps"),
+                   data.get("usage"), data.get("retryAfter"))
 
     @property
     def error_code(self) -> ErrorCode | None:
@@ -245,6 +252,7 @@ class ActivityCall:
     remote_run_id: str | None = None
     created_at: str | None = None
     coordinates: Mapping[str, str] = field(default_factory=dict)
+    remote_status: str | None = None  # the remote status the loop last saw (a poll reads steps when it changed)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"request": dict(self.request)}
@@ -254,13 +262,15 @@ class ActivityCall:
             data["createdAt"] = self.created_at
         if self.coordinates:
             data["coordinates"] = dict(self.coordinates)
+        if self.remote_status is not None:
+            data["remoteStatus"] = self.remote_status
         return data
 
     @classmethod
     def from_dict(cls, data: Any) -> ActivityCall:
         data = decode_json_text(data)
         return cls(dict(data["request"]), data.get("remoteRunId"), data.get("createdAt"),
-                   dict(data.get("coordinates") or {}))
+                   dict(data.get("coordinates") or {}), data.get("remoteStatus"))
 
 
 # ---- orchestration input -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 from core.payloads import decode_json_text
 from core.poll_policy import PollState
 from core.protocol import LIVE_RUNTIMES, Polled, RunError, RunInput, Submitted
+from core.run_steps import carry_starts
 from core.status import ErrorCode, RunStatus, is_terminal
 
 # The Durable runtime statuses an instance can have while its run record shows each run status (see
@@ -38,8 +39,8 @@ INTERNAL_FAILURE = RunError.of(ErrorCode.INTERNAL_ERROR,
                                "The run's orchestration failed inside runbridge; the host log has the details.")
 TERMINATED = RunError.of(ErrorCode.TERMINATED, "The run was terminated on the Durable task hub.")
 _KNOWN = ("id", "jobType", "connection", "job", "status", "remoteStatus", "remoteRunId", "monitorUrl", "outputs",
-          "parameters", "error", "createdAt", "startedAt", "endedAt", "polls", "remoteLocation", "note",
-          "remoteName")
+          "parameters", "error", "createdAt", "startedAt", "endedAt", "polls", "remoteLocation", "note", "steps",
+          "usage", "remoteName")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class RunRecord:
     # them, not today's settings, so a run stays bound to its job; credentials are never in them)
     remote_location: Mapping[str, str] = field(default_factory=dict)
     note: str | None = None  # what happened to the remote job after the run stopped (the orphan sweeper)
+    steps: Mapping[str, Any] | None = None  # core.run_steps: read at status changes and at the end
+    usage: Mapping[str, int] | None = None  # tokens used, where the platform reports them (agent runs, once ended)
     # what identifies the remote job this run makes, set before the first submit call (an Azure ML job name,
     # the tag of a Foundry run, what finds an Abacus version): a submit that may have reached the platform
     # but never answered still leaves a job that an operator, and the orphan sweeper, can find
@@ -112,8 +115,9 @@ class RunRecord:
             return record
         said = seen.error if seen.error and seen.error.message else None  # a bare code only steers the loop
         error = RunError(said.code or ErrorCode.REMOTE_FAILED.value, said.message) if said else None
+        steps = record.steps if seen.steps is None else carry_starts(record.steps, seen.steps)
         return replace(record, remote_status=seen.remote_status, error=error or record.error,
-                       ended_at=seen.ended_at or record.ended_at)
+                       ended_at=seen.ended_at or record.ended_at, steps=steps, usage=seen.usage or record.usage)
 
     def with_error(self, error: RunError | None) -> RunRecord:
         """A live run's current trouble (a connection gone missing), or None once it passed."""
@@ -141,6 +145,10 @@ class RunRecord:
         optional = {"remoteLocation": dict(self.remote_location)} if self.remote_location else {}
         if self.note:
             optional["note"] = self.note
+        if self.steps is not None:  # absent until first read, as in records written before steps existed
+            optional["steps"] = dict(self.steps)
+        if self.usage is not None:
+            optional["usage"] = dict(self.usage)
         if self.remote_name:
             optional["remoteName"] = self.remote_name
         return {**self.extra, **optional, "id": self.id, "jobType": self.job_type, "connection": self.connection,
@@ -160,7 +168,8 @@ class RunRecord:
                    dict(data.get("outputs") or {}), tuple(data.get("parameters") or ()),
                    RunError.from_value(data.get("error")), data.get("startedAt"), data.get("endedAt"),
                    int(data.get("polls") or 0), dict(data.get("remoteLocation") or {}), data.get("note"),
-                   data.get("remoteName"), {k: v for k, v in data.items() if k not in _KNOWN})
+                   data.get("steps"), data.get("usage"), data.get("remoteName"),
+                   {k: v for k, v in data.items() if k not in _KNOWN})
 
     def newer_than(self, other: RunRecord) -> bool:
         """Whether this record is further along than `other` (status rank first, then polls)."""

@@ -238,7 +238,9 @@
       field("Remote status", run.remoteStatus || "none yet", "remote-status"),
       field("Remote run", run.remoteRunId || "none yet"), field("Monitor", monitorLink(run.monitorUrl)),
       field("Created", when(run.createdAt)), field("Started", when(run.startedAt)),
-      field("Ended", when(run.endedAt)), field("Polls", run.polls));
+      field("Ended", when(run.endedAt)), field("Polls", run.polls),
+      run.usage ? field("Tokens", `${run.usage.totalTokens} (prompt ${run.usage.promptTokens}, completion ` +
+        `${run.usage.completionTokens})`, "usage") : null);
     const error = run.error
       ? h("div", { class: "error-box", id: "run-error", role: "alert" },
           h("strong", {}, run.error.code), ": ", run.error.message)
@@ -249,7 +251,7 @@
       h("td", {}, name), h("td", { class: "value" }, valueText(value))));
     const timeline = history.status === 200 ? history.body.timeline : [];
     show(title, fields, error,
-      h("h2", {}, "Timeline"), drawTimeline(timeline, live), timelineTable(timeline),
+      h("h2", {}, "Timeline"), drawTimeline(timeline, live, run.steps), timelineTable(timeline),
       h("h2", {}, "Parameters"),
       parameters.length ? h("table", { id: "parameters" },
         h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Direction"), h("th", {}, "Value"))),
@@ -295,11 +297,20 @@
     submit_failed: "bad", failed: "bad",
   };
 
-  function drawTimeline(points, live) {
-    const width = 1000, height = 120, left = 20, right = 20, lane = 56;
+  const STEP_ROW = 18; // height of one step's bar row under the run's lane
+
+  function stepTimes(steps) {
+    return steps.flatMap((step) => [Date.parse(step.startedAt), Date.parse(step.endedAt)]).filter((t) => !isNaN(t));
+  }
+
+  function drawTimeline(points, live, stepsRead) {
+    const steps = (stepsRead && Array.isArray(stepsRead.items)) ? stepsRead.items : [];
+    const omitted = stepsRead && stepsRead.omitted > 0 ? stepsRead.omitted : 0;
+    const lanes = 120, rows = steps.length + (omitted ? 1 : 0);
+    const width = 1000, height = lanes + (rows ? rows * STEP_ROW + 12 : 0), left = 20, right = 20, lane = 56;
     const svg = s("svg", { class: "timeline", id: "timeline", viewBox: `0 0 ${width} ${height}`, width: "100%",
                            role: "img", "aria-label": "run timeline" });
-    const times = points.map((p) => Date.parse(p.time)).filter((t) => !isNaN(t));
+    const times = points.map((p) => Date.parse(p.time)).concat(stepTimes(steps)).filter((t) => !isNaN(t));
     if (!times.length) {
       svg.appendChild(s("text", { x: left, y: lane }, "No history yet."));
       return svg;
@@ -307,8 +318,8 @@
     const first = Math.min(...times), last = Math.max(...times, first + 1);
     const x = (t) => left + ((t - first) / (last - first)) * (width - left - right);
     svg.appendChild(s("line", { class: "lane", x1: left, y1: lane, x2: width - right, y2: lane }));
-    svg.appendChild(s("text", { x: left, y: height - 8 }, when(new Date(first).toISOString())));
-    svg.appendChild(s("text", { x: width - right, y: height - 8, "text-anchor": "end" },
+    svg.appendChild(s("text", { x: left, y: lanes - 8 }, when(new Date(first).toISOString())));
+    svg.appendChild(s("text", { x: width - right, y: lanes - 8, "text-anchor": "end" },
       when(new Date(last).toISOString()) + (live ? " (live)" : "")));
     const labelEnds = [-Infinity, -Infinity]; // two label rows, so moments close in time keep their labels
     points.forEach((point, index) => {
@@ -338,10 +349,42 @@
         labelEnds[row] = cx;
       }
     });
+    drawSteps(svg, steps, omitted, x, lanes, first, last);
     const legend = h("div", { class: "legend" },
       STATUSES.map((status) => h("span", {}, h("span", { class: "swatch " + status }), status)),
-      h("span", {}, "▼ submit, cancel, outputs"), h("span", {}, "┆ continued as new"), h("span", {}, "■ end"));
+      h("span", {}, "▼ submit, cancel, outputs"), h("span", {}, "┆ continued as new"), h("span", {}, "■ end"),
+      steps.length ? h("span", {}, "▬ steps (hover for times and error)") : null);
     return h("div", {}, svg, legend);
+  }
+
+  // One bar per step under the run's lane, coloured by its status. A step without a start time (Abacus
+  // step versions have none once ended) starts where the step before it ended; one still going runs to
+  // the timeline's end. Names and errors are platform text: rendered as text nodes only.
+  function drawSteps(svg, steps, omitted, x, top, first, last) {
+    let previousEnd = first;
+    steps.forEach((step, index) => {
+      const y = top + index * STEP_ROW;
+      const start = Date.parse(step.startedAt), end = Date.parse(step.endedAt);
+      const from = !isNaN(start) ? start : (!isNaN(end) ? Math.min(previousEnd, end) : previousEnd);
+      const to = !isNaN(end) ? end : last;
+      previousEnd = Math.max(previousEnd, to);
+      const status = STATUSES.includes(step.status) ? step.status : "Unknown";
+      const x1 = x(from), x2 = Math.max(x(to), x1 + 3);
+      const lines = [`${step.name} · ${step.status}` + (step.remoteStatus ? ` (${step.remoteStatus})` : ""),
+        "started " + (when(step.startedAt) || "unknown"), "ended " + (when(step.endedAt) || (step.status === "Running" ? "not yet" : "unknown"))];
+      if (step.error && step.error.message) lines.push("error: " + (step.error.code ? step.error.code + ": " : "") + step.error.message);
+      const bar = s("rect", { x: x1, y: y + 3, width: x2 - x1, height: STEP_ROW - 6, rx: 3, class: "step " + status,
+                              "data-step": String(index), "data-status": step.status },
+        s("title", {}, lines.join("\n")));
+      svg.appendChild(bar);
+      const right = x2 > 760;
+      svg.appendChild(s("text", { x: right ? x1 - 4 : x2 + 4, y: y + STEP_ROW - 5, "text-anchor": right ? "end" : "start",
+                                  class: "step-label" }, step.name));
+    });
+    if (omitted) {
+      svg.appendChild(s("text", { x: 20, y: top + steps.length * STEP_ROW + STEP_ROW - 5, id: "steps-omitted" },
+        `${omitted} more step${omitted === 1 ? "" : "s"} not shown`));
+    }
   }
 
   let detailsOpen = false; // kept across the run page's refreshes

@@ -144,7 +144,7 @@ def observation(seen: Polled | ActivityError) -> StatusObservation | TransientEr
         return Unconfirmed(ErrorCode(seen.code) if known else ErrorCode.PLATFORM_REJECTED, seen.retry_after)
     if isinstance(seen, ActivityError):
         return TransientError(seen.retry_after)
-    return StatusObservation(seen.status, seen.remote_status, None, seen.error_code)
+    return StatusObservation(seen.status, seen.remote_status, seen.retry_after, seen.error_code)
 
 
 def finish(run: RunContext, decision: Finish) -> Generator[Any, Any, dict[str, Any]]:

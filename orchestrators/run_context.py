@@ -117,7 +117,8 @@ class RunContext:
         written before the guard, or a host that could not run it) reads as an ActivityError `crashed`.
         """
         record = self.record
-        call = ActivityCall(self.request, record.remote_run_id, record.created_at, record.remote_location)
+        call = ActivityCall(self.request, record.remote_run_id, record.created_at, record.remote_location,
+                            record.remote_status)
         try:
             raw = yield self.context.call_activity(activity, call.to_dict())
         except Exception as exc:  # the activity itself crashed

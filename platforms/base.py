@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from core.run_request import RunRequest
+from core.run_steps import RunSteps, Usage
 from core.status import ErrorCode, RunStatus
 
 
@@ -34,6 +35,7 @@ class RemoteState:
     ended_at: str | None = None
     error: str | None = None
     error_code: ErrorCode | None = None  # on an active status: cancel with this code (see core.poll_policy)
+    usage: Usage | None = None  # tokens the run used, where the platform reports them (agent runs, once ended)
     confirmed: bool = True  # False: one answer that may be stray (a 404), believed only once it holds
 
     @classmethod
@@ -125,6 +127,11 @@ class PlatformClient(Protocol):
 
     def cancel(self, remote_run_id: str) -> None:
         """Ask the platform to stop the run; the caller polls until it confirms."""
+        ...
+
+    def steps(self, remote_run_id: str) -> RunSteps:
+        """The steps inside the run (child jobs, step versions, run steps), oldest first, in the shared
+        shape (core.run_steps); a client lists about MAX_STEPS of them and counts the rest where it can."""
         ...
 
     def outputs(self, remote_run_id: str, request: RunRequest) -> Mapping[str, str]:

@@ -51,6 +51,7 @@ from core.connections import Connection
 from core.errors import ValidationError
 from core.parameters import Direction, render_value
 from core.run_request import RunRequest
+from core.run_steps import RunStep, RunSteps, StepError
 from core.status import ErrorCode, RunStatus, is_terminal, map_status
 from platforms.base import JobInfo, JobParameter, JobsPage, RemoteState, Submitted
 from platforms.http import IN_ACTIVITY, ErrorKind, HttpClient, PlatformError, none_if_missing
@@ -248,6 +249,26 @@ class AbacusClient:
         error = version.get("error") if status is RunStatus.UNKNOWN else None  # shown as it is (client 4)
         return RemoteState(status, remote, ended_at=ended,
                            error=redact(error, self._secret) if isinstance(error, str) and error else None)
+
+    def steps(self, remote_run_id: str) -> RunSteps:
+        """The version's step versions (describePipelineVersion `stepVersions`, §5), in the pipeline's order,
+        each status mapped with STATUS_TABLE (§3: one vocabulary for versions and steps).
+
+        A step version has only `createdAt` and `updatedAt` (§5), so its times are inferred: `updatedAt` is
+        its start while it is RUNNING and its end once it has ended. No per-step page is known (§5): no link.
+        """
+        return RunSteps(tuple(self._step(step) for step in _steps(self._version(remote_run_id))))
+
+    def _step(self, step: Mapping[str, Any]) -> RunStep:
+        remote = step.get("status")
+        status = map_status(STATUS_TABLE, remote)
+        updated = step.get("updatedAt") if isinstance(step.get("updatedAt"), str) else None
+        texts = [t.strip() for t in (step.get("error"), step.get("outputErrors")) if isinstance(t, str) and t.strip()]
+        error = StepError(None, redact(" ".join(texts), self._secret) or "") if texts else None
+        return RunStep(str(step.get("stepName") or step.get("pipelineStepVersion") or "?"), status,
+                       remote if isinstance(remote, str) else None,
+                       started_at=updated if status is RunStatus.RUNNING else None,
+                       ended_at=updated if is_terminal(status) else None, error=error)
 
     def cancel(self, remote_run_id: str) -> None:
         """skipPendingPipelineVersionSteps: the only stop there is (module doc). Steps already running finish

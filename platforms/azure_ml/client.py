@@ -14,6 +14,7 @@ from core.connections import Connection
 from core.errors import ValidationError
 from core.parameters import Direction, inputs_to_send
 from core.run_request import RunRequest
+from core.run_steps import MAX_STEPS, RunStep, RunSteps, StepError
 from core.status import ErrorCode, RunStatus, map_status
 from platforms.auth import BearerToken, credential_for
 from platforms.base import JobInfo, JobParameter, JobsPage, RemoteState, Submitted
@@ -148,6 +149,35 @@ class AzureMLClient:
         """POST cancel (a long-running operation, §1.4); 200 and 202 both mean accepted, then poll the job."""
         self.arm.request("POST", self._job_path(remote_run_id) + "/cancel", operation="Jobs_Cancel",
                          params={"api-version": API_VERSION})
+
+    def steps(self, remote_run_id: str) -> RunSteps:
+        """The pipeline's child jobs, from RunHistory `runs/{id}/children` (§1.1: how the SDK lists them;
+        Jobs_List does not, and ARM has no times or errors, §2.7), oldest first, each status mapped with
+        STATUS_TABLE and its Studio link. Pages stop at MAX_STEPS; the steps not listed are counted from
+        the pipeline's `jobs` map (its declared steps)."""
+        path = f"/history/v1.0{self.workspace_path}/runs/{quote(remote_run_id)}/children"
+        listed: list[Mapping[str, Any]] = []
+        page: str | None = path
+        while page and len(listed) < MAX_STEPS:
+            body = self.history.request("GET", page, operation="Runs_GetChild").json()
+            listed += [run for run in body.get("value") or [] if isinstance(run, Mapping)]
+            page = body.get("nextLink")
+        unlisted = 0
+        if page:
+            declared = ((self.get_job(remote_run_id) or {}).get("properties") or {}).get("jobs") or {}
+            unlisted = max(0, len(declared) - len(listed))
+        return RunSteps(tuple(self._step(run) for run in listed), unlisted)
+
+    def _step(self, run: Mapping[str, Any]) -> RunStep:
+        run_id = str(run.get("runId") or "")
+        error = (run.get("error") or {}).get("error") if isinstance(run.get("error"), Mapping) else None
+        failure = None
+        if isinstance(error, Mapping) and (error.get("message") or error.get("code")):
+            failure = StepError(error.get("code"), self.history.redact(str(error.get("message") or "")))
+        name = str(run.get("displayName") or run.get("name") or run_id)
+        return RunStep(name, map_status(STATUS_TABLE, run.get("status")), run.get("status"),
+                       run.get("startTimeUtc"), run.get("endTimeUtc"), failure,
+                       self.monitor_url(run_id) if run_id else None)
 
     def outputs(self, remote_run_id: str, request: RunRequest) -> dict[str, str]:
         """Each declared pipeline output's location (§2.4: there is no result value, only a uri). The job is

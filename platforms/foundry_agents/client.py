@@ -29,7 +29,7 @@ Where the seed (seeds/foundry-agent-run.txt) differs, the reference wins:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -39,7 +39,8 @@ from core.connections import Connection
 from core.errors import ValidationError
 from core.parameters import Direction
 from core.run_request import RunRequest
-from core.status import ErrorCode, RunStatus, map_status
+from core.run_steps import MAX_STEPS, RunStep, RunSteps, StepError, Usage
+from core.status import ErrorCode, RunStatus, is_terminal, map_status
 from platforms.auth import BearerToken, credential_for
 from platforms.base import JobInfo, JobParameter, JobsPage, RemoteState, Submitted
 from platforms.http import (
@@ -99,6 +100,16 @@ STATUS_TABLE: Mapping[str, RunStatus] = {
     "incomplete": RunStatus.FAILED,
     "cancelled": RunStatus.CANCELLED,
 }
+# A run step's own statuses (the RunStepStatus enum of the SDK the reference reads, §5): expired is a
+# failure to finish, as for runs.
+STEP_STATUS_TABLE: Mapping[str, RunStatus] = {
+    "in_progress": RunStatus.RUNNING,
+    "completed": RunStatus.SUCCESS,
+    "failed": RunStatus.FAILED,
+    "expired": RunStatus.FAILED,
+    "cancelled": RunStatus.CANCELLED,
+}
+STEP_PAGES = 10  # pages of run steps read (counted) at most; an agent run has a handful
 RATE_LIMIT_CODE = "rate_limit_exceeded"  # §3: model throttling shows as a failed run with this code
 
 
@@ -231,11 +242,26 @@ class FoundryAgentsClient:
         if remote == "requires_action":
             return RemoteState(status, remote, started_at=started, error=tool_calls_text(run),
                                error_code=ErrorCode.REQUIRES_ACTION)
+        usage = Usage.from_wire(run.get("usage")) if is_terminal(status) else None  # §2: set once terminal
         if status is RunStatus.FAILED:
             code = ErrorCode.RATE_LIMITED if (run.get("last_error") or {}).get("code") == RATE_LIMIT_CODE else None
             return RemoteState(status, remote, started_at=started, ended_at=ended_at(run),
-                               error=self.http.redact(failure_text(run)), error_code=code)
-        return RemoteState(status, remote, started_at=started, ended_at=ended_at(run))
+                               error=self.http.redact(failure_text(run)), error_code=code, usage=usage)
+        return RemoteState(status, remote, started_at=started, ended_at=ended_at(run), usage=usage)
+
+    def steps(self, remote_run_id: str) -> RunSteps:
+        """The run's steps (`GET /threads/{t}/runs/{r}/steps`, §1, paged like every list), oldest first
+        (`order=asc`: the default is desc): message creation and tool calls, each status mapped with
+        STEP_STATUS_TABLE. Up to STEP_PAGES pages are read; only MAX_STEPS are kept, the rest counted."""
+        thread_id, run_id = split_remote_run_id(remote_run_id)
+        path = f"/threads/{thread_id}/runs/{run_id}/steps"
+        found: list[RunStep] = []
+        count = 0
+        for step in self._pages(path, "listRunSteps", {"order": "asc"}, max_pages=STEP_PAGES):
+            count += 1
+            if len(found) < MAX_STEPS:
+                found.append(_run_step(step, self.http.redact))
+        return RunSteps(tuple(found), count - len(found))
 
     def cancel(self, remote_run_id: str) -> None:
         """POST cancel (§3: 200 with the run `cancelling`); a run that already ended is not an error."""
@@ -372,6 +398,26 @@ def _run_post(agent_id: str, run: AgentRun, run_id: str, thread_id: str | None) 
     own_thread = run.thread_id is None
     return (f"/threads/{thread_id}/runs", "createRun",
             thread_run_body(agent_id, run, run_id, with_message=not own_thread))
+
+
+def _run_step(step: Mapping[str, Any], redact: Callable[[str], str]) -> RunStep:
+    """One RunStep in the shared shape: named by its kind (and the functions a tool_calls step called); its
+    error as the platform wrote it, without any credential this client sends."""
+    details = step.get("step_details") if isinstance(step.get("step_details"), Mapping) else {}
+    kind = str(step.get("type") or details.get("type") or "step")
+    name = "message creation" if kind == "message_creation" else kind
+    if kind == "tool_calls":
+        calls = [call.get(call.get("type") or "function") or {} for call in details.get("tool_calls") or []
+                 if isinstance(call, Mapping)]
+        names = [str(c.get("name")) for c in calls if isinstance(c, Mapping) and c.get("name")]
+        name = f"tool calls: {', '.join(names)}" if names else "tool calls"
+    error = step.get("last_error") if isinstance(step.get("last_error"), Mapping) else None
+    failure = StepError(error.get("code"), redact(str(error.get("message") or ""))) if error else None
+    ended = next((step[key] for key in ("completed_at", "failed_at", "cancelled_at", "expired_at")
+                  if step.get(key) is not None), None)
+    remote = step.get("status")
+    return RunStep(name, map_status(STEP_STATUS_TABLE, remote), remote if isinstance(remote, str) else None,
+                   iso_time(step.get("created_at")), iso_time(ended), failure)
 
 
 def remote_name(job: str, run_id: str) -> str:

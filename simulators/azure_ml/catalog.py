@@ -33,10 +33,13 @@ TEMPLATE_TAG = "sim.template"
 
 @dataclass(frozen=True)
 class Behaviour:
-    """How a job runs: its status timeline and, when it ends Failed, the RunHistory error message."""
+    """How a job runs: its status timeline; when it ends Failed, its own RunHistory error message and the
+    step (child job) that failed with `step_error` (children.py runs the steps inside the Running phase)."""
 
     timeline: Timeline
     error: str | None = None
+    failing_step: str | None = None
+    step_error: str | None = None
 
 
 TRAIN = Behaviour(
@@ -47,9 +50,12 @@ TRAIN = Behaviour(
 )
 FAILING = Behaviour(
     Timeline((("NotStarted", 10), ("Queued", 20), ("Running", 300)), "Failed"),
-    error=(
-        "Pipeline step 'train' failed: UserError: Execution failed. User process 'python' exited with "
-        "status code 1. ValueError: loss became NaN at epoch 3 (learning rate too high?)."
+    # the seeds: a pipeline "fails with an empty message" (Azure ML hides the error in a child job)
+    error="",
+    failing_step="train",
+    step_error=(
+        "Execution failed. User process 'python' exited with status code 1. "
+        "ValueError: loss became NaN at epoch 3 (learning rate too high?)."
     ),
 )
 LONG = Behaviour(

@@ -1,4 +1,5 @@
-"""The Azure ML simulator: ARM Jobs API of one workspace, plus RunHistory run details on the same port.
+"""The Azure ML simulator: ARM Jobs API of one workspace, plus RunHistory run details and child runs on the
+same port.
 
 Faithful to /work/shared/reference/azureml-jobs.md ("the reference"); section numbers below point into it.
 Where the reference is silent or [UNCONFIRMED], the rule chosen is written at the place it applies.
@@ -27,9 +28,16 @@ from simulators.azure_ml.catalog import (
     WORKSPACE,
     identify,
 )
+from simulators.azure_ml.children import child_run_resource, child_runs
 from simulators.azure_ml.jobs import TERMINAL, Job
 from simulators.azure_ml.limits import READS, WRITES, TokenBucket
-from simulators.azure_ml.wire import arm_error, history_error_body, job_resource, output_uri, run_details
+from simulators.azure_ml.wire import (
+    arm_error,
+    history_error_body,
+    job_resource,
+    output_uri,
+    run_details,
+)
 from simulators.lifecycle import StatusPin
 from simulators.routing import Request, Response, Route
 from simulators.server import Platform, bearer_token, sim_error
@@ -38,6 +46,7 @@ PROVIDER = "/providers/Microsoft.MachineLearningServices"
 WS = "/subscriptions/{sub}/resourceGroups/{rg}" + PROVIDER + "/workspaces/{ws}"
 OPERATION_RESULTS = "/subscriptions/{sub}" + PROVIDER + "/locations/{region}/mfeOperationResults/{op_id}"
 HISTORY = "/history/v1.0" + WS + "/runs/{name}/details"  # §2.7, the RunHistory data plane
+CHILDREN = "/history/v1.0" + WS + "/runs/{name}/children"  # §1.1: how the SDK lists a pipeline's steps
 API_VERSIONS = (
     "2024-10-01",  # the contract of the reference
     "2024-10-01-preview",
@@ -51,7 +60,7 @@ API_VERSIONS = (
     "2023-04-01-preview",
     "2023-08-01-preview",
 )
-RUN_HISTORY_OPERATIONS = frozenset({"Runs_GetDetails", "Workspace_Discovery"})
+RUN_HISTORY_OPERATIONS = frozenset({"Runs_GetDetails", "Runs_GetChild", "Workspace_Discovery"})
 """Operations off ARM: no api-version, RunHistory's error shape."""
 CANCEL_RETRY_AFTER = "10"  # §1.4: Retry-After on the cancel LRO, min 10 s
 FORBIDDEN_TOKEN = "sim-forbidden"
@@ -92,7 +101,8 @@ class AzureMLPlatform(Platform):
     CancelRequested; `cancel_mode` "async" (202 + Location) or "immediate" (200, §1.4); `arm_limits`
     turns on ARM's subscription token buckets (`read_limit`/`write_limit` = capacity, refill/s);
     `running_seconds` maps template names to how long their clones stay Running (`{"long-pipeline": 7200}`
-    makes it a two-hour job; benchmarks use it for jobs of any length).
+    makes it a two-hour job; benchmarks use it for jobs of any length); `children_page_size` is how many
+    child runs a page of RunHistory `children` holds.
     """
 
     name = "azure_ml"
@@ -109,6 +119,7 @@ class AzureMLPlatform(Platform):
         read_limit: tuple[int, float] = READS,
         write_limit: tuple[int, float] = WRITES,
         running_seconds: Mapping[str, float] | None = None,
+        children_page_size: int = 20,
     ) -> None:
         super().__init__(clock)
         if page_size < 1:
@@ -116,6 +127,7 @@ class AzureMLPlatform(Platform):
         if cancel_mode not in ("async", "immediate"):
             raise ValueError("cancel_mode must be 'async' or 'immediate'")
         self.page_size = page_size
+        self.children_page_size = max(1, children_page_size)
         self.strict = strict
         self.cancel_delay = timedelta(seconds=cancel_seconds)
         self.cancel_mode = cancel_mode
@@ -188,6 +200,7 @@ class AzureMLPlatform(Platform):
                 "GET", OPERATION_RESULTS, "MfeOperationResults_Get", self.operation_result, ignore_case=True
             ),
             Route("GET", HISTORY, "Runs_GetDetails", self.get_run_details, ignore_case=True),
+            Route("GET", CHILDREN, "Runs_GetChild", self.get_run_children, ignore_case=True),
             # read-only neighbours the azure-ai-ml SDK needs (workspace.py: shapes invented, not in the reference)
             Route("GET", WS, "Workspaces_Get", self.get_workspace, ignore_case=True),
             Route("GET", WS + "/computes/{compute}", "Compute_Get", self.get_compute, ignore_case=True),
@@ -470,6 +483,37 @@ class AzureMLPlatform(Platform):
             body = history_error_body("UserError", f"Run {request.params['name']} was not found", now, inner)
             return Response(404, body, {"x-ms-response-type": "error"})
         return Response(200, run_details(job, now))
+
+    def get_run_children(self, request: Request) -> Response:
+        """§1.1 (RunHistory `get_child`): a PaginatedRunList of the run's child runs, oldest first.
+
+        [invented] paging: `children_page_size` runs a page, `nextLink` carrying an opaque
+        `$continuationtoken` (the SDK follows nextLink); `$top` caps how many are listed in all.
+        """
+        job = self.jobs.get(request.params["name"])
+        now = self.clock.now()
+        if job is None:
+            inner = {"code": "NotFoundError", "innerError": None}
+            body = history_error_body("UserError", f"Run {request.params['name']} was not found", now, inner)
+            return Response(404, body, {"x-ms-response-type": "error"})
+        children = child_runs(job, now)
+        top = request.query.get("$top")
+        if top is not None:
+            if not top.isdigit() or int(top) < 1:
+                body = history_error_body("UserError", "$top must be a positive integer", now)
+                return Response(400, body, {"x-ms-response-type": "error"})
+            children = children[: int(top)]
+        start = _decode_token(request.query.get("$continuationtoken", "")) or 0
+        chosen = children[start : start + self.children_page_size]
+        end = start + len(chosen)
+        next_link = None
+        if end < len(children):
+            kept = {k: v for k, v in request.query.items() if k == "$top"}
+            kept["$continuationtoken"] = _encode_token(end)
+            next_link = f"{request.base_url}{request.path}?{urlencode(kept, safe='$')}"
+        value = [child_run_resource(child, job) for child in chosen]
+        return Response(200, {"value": value, "continuationToken": None if next_link is None else
+                              kept["$continuationtoken"], "nextLink": next_link})
 
     # -- the workspace around the jobs (read-only, for the SDK) ---------------------------------------
 

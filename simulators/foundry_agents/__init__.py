@@ -2,7 +2,8 @@
 
 Modules: `catalog` (project, api-versions, seeded agents, run scripts and presets), `wire` (AgentV1Error,
 ids, timestamps, content blocks, body checks, list pages), `runs` (a run's clock-driven course: queued,
-in_progress, requires_action, cancel, expiry), `objects` (agents, threads, messages, new-API agents),
+in_progress, requires_action, cancel, expiry), `steps` (a run's steps derived from its course: message
+creation and tool calls), `objects` (agents, threads, messages, new-API agents),
 `platform` (routes and handlers). Faithful to /work/shared/reference/foundry-agents.md.
 """
 

@@ -29,6 +29,7 @@ from simulators.foundry_agents.catalog import (
 )
 from simulators.foundry_agents.objects import AGENT_FIELDS, Agent, Message, NewAgent, Thread
 from simulators.foundry_agents.runs import ACTIVE, TERMINAL, Outcome, Run, Segment
+from simulators.foundry_agents.steps import run_steps, step_to_wire
 from simulators.foundry_agents.wire import (
     ApiError,
     body_object,
@@ -193,6 +194,9 @@ class FoundryAgentsPlatform(Platform):
                 self.submit_tool_outputs,
             ),
             ("POST", "/threads/{threadId}/runs/{runId}/cancel", "cancelRun", self.cancel_run),
+            # §1: run steps, paginated like every list
+            ("GET", "/threads/{threadId}/runs/{runId}/steps", "listRunSteps", self.list_run_steps),
+            ("GET", "/threads/{threadId}/runs/{runId}/steps/{stepId}", "getRunStep", self.get_run_step),
             # §0: the new agents API on the same endpoint; its agents are no assistants (item 10)
             ("GET", "/agents", "listNewAgents", self.list_new_agents),
             ("GET", "/agents/{agentName}", "getNewAgent", self.get_new_agent),
@@ -583,6 +587,7 @@ class FoundryAgentsPlatform(Platform):
         answer = " ".join(
             f"The tool {calls[o['tool_call_id']]['function']['name']} returned: {o.get('output', '')}" for o in outputs
         )
+        run.tool_outputs.update({o["tool_call_id"]: str(o.get("output", "")) for o in outputs})
         run.resume(
             now,
             AFTER_TOOL_OUTPUTS.timeline(),
@@ -606,6 +611,26 @@ class FoundryAgentsPlatform(Platform):
             run.cancel(now, self.cancel_seconds)
             self.cancels += 1
         return Response(200, run.to_wire(now))
+
+    # -- run steps -----------------------------------------------------------------------------------
+
+    def _steps(self, request: Request, now: datetime) -> tuple[Run, list[dict[str, Any]]]:
+        thread, run = self._run(request)
+        message = next((m.id for m in thread.messages if m.run_id == run.id and m.role == "assistant"), None)
+        steps = run_steps(run, now)
+        return run, [step_to_wire(run, step, message if step.ended else None, now) for step in steps]
+
+    def list_run_steps(self, request: Request, now: datetime) -> Response:
+        """§1: a run's steps (steps.py), one list page (default `desc`, `after`/`before` cursors)."""
+        _, steps = self._steps(request, now)
+        return Response(200, page(steps, request.query, lambda s: s["id"], lambda s: s))
+
+    def get_run_step(self, request: Request, now: datetime) -> Response:
+        _, steps = self._steps(request, now)
+        found = next((s for s in steps if s["id"] == request.params["stepId"]), None)
+        if found is None:
+            raise not_found("run step", request.params["stepId"])
+        return Response(200, found)
 
     # -- run endings ---------------------------------------------------------------------------------
 

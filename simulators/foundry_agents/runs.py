@@ -61,6 +61,7 @@ class Run:
     segments: list[Segment]
     prompt_tokens: int = 0
     metadata: dict[str, str] = field(default_factory=dict)
+    tool_outputs: dict[str, str] = field(default_factory=dict)  # tool call id -> output submitted
 
     # -- course ----------------------------------------------------------------------------------------
 

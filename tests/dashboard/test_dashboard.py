@@ -205,3 +205,55 @@ def test_the_page_is_locked_down_and_uses_only_this_origin(stack):
     assert response.headers["Referrer-Policy"] == "no-referrer"  # ?code= never leaks to a monitor page
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", response.text)  # nothing from a CDN
     assert "innerHTML" not in response.text and "eval(" not in response.text
+
+
+def test_a_failed_pipelines_steps_are_bars_on_its_timeline_with_times_and_error(dashboard, stack):
+    failing = {"jobType": "azureml_pipeline", "connection": "azureml-sim", "job": "failing-pipeline",
+               "runId": "dash-steps"}
+    stack.post_run(failing)
+    run = stack.wait_run("dash-steps")
+    page = dashboard.open("#/runs/dash-steps")
+    expect(page.locator("h1 .badge")).to_have_text("Failed")
+    expect(page.locator("#run-error")).to_contain_text("Step train failed")
+    bars = page.locator("#timeline rect.step")
+    expect(bars).to_have_count(len(run["steps"]["items"]))
+    assert bars.evaluate_all("nodes => nodes.map(n => n.dataset.status)") == ["Success", "Failed"]
+    expect(bars.nth(0)).to_have_class(re.compile(r"\bSuccess\b"))
+    expect(bars.nth(1)).to_have_class(re.compile(r"\bFailed\b"))
+    tip = bars.nth(1).locator("title").text_content()
+    train = run["steps"]["items"][1]
+    assert tip.startswith("train · Failed (Failed)") and "loss became NaN" in tip
+    assert train["startedAt"][:19].replace("T", " ") in tip  # the hover shows its times
+    # bars follow time: the failing step starts where the first one ended, right of it
+    first, second = (float(bars.nth(i).get_attribute("x")) for i in (0, 1))
+    assert second > first
+    assert page.locator("#timeline .step-label").all_text_contents() == ["prep", "train"]
+    bars.nth(1).hover()
+    dashboard.shot("run-steps", docs=True)
+    assert not dashboard.problems, dashboard.problems
+
+
+def test_an_agent_runs_page_shows_its_tokens(dashboard, stack):
+    from tests.e2e.test_foundry_agent_runs import agent_request
+
+    stack.post_run(agent_request("dash-usage", "hello"))
+    run = stack.wait_run("dash-usage")
+    page = dashboard.open("#/runs/dash-usage")
+    usage = run["usage"]
+    expect(page.locator("[data-testid='usage']")).to_have_text(
+        f"{usage['totalTokens']} (prompt {usage['promptTokens']}, completion {usage['completionTokens']})")
+    expect(page.locator("#timeline rect.step")).to_have_count(1)
+    assert not dashboard.problems, dashboard.problems
+
+
+def test_a_pipeline_of_500_steps_draws_the_steps_it_carries_and_counts_the_rest(dashboard, stack):
+    from tests.e2e.test_run_steps import put_wide_pipeline
+
+    put_wide_pipeline(stack)
+    stack.post_run(train_request("dash-wide", job="wide-pipeline"))
+    run = stack.wait_run("dash-wide")
+    page = dashboard.open("#/runs/dash-wide")
+    expect(page.locator("#timeline rect.step")).to_have_count(len(run["steps"]["items"]))
+    expect(page.locator("#steps-omitted")).to_have_text(f"{run['steps']['omitted']} more steps not shown")
+    dashboard.shot("run-steps-wide")
+    assert not dashboard.problems, dashboard.problems

@@ -491,3 +491,40 @@ def test_a_prefix_or_encoded_copy_of_the_key_is_redacted_too(sim):
     with pytest.raises(PlatformError) as echoed:
         sim.client().pipeline("simtrain01")
     assert KEY[:8] not in str(echoed.value) and quote(KEY, safe="")[:8] not in str(echoed.value)
+
+
+# ---- steps: the version's step versions (describePipelineVersion, §5) ------------------------------------
+
+def test_steps_of_a_complete_version_are_its_step_versions_in_order(sim, client):
+    submitted = client.submit(run_request(), "r1")
+    sim.clock.advance(300)
+    running = {s.name: s for s in client.steps(submitted.remote_run_id).steps}
+    assert running["train_model"].status is RunStatus.RUNNING and running["train_model"].started_at
+    sim.clock.advance(3600)
+    read = client.steps(submitted.remote_run_id)
+    assert [(s.name, s.status, s.remote_status) for s in read.steps] == [
+        ("prepare_data", RunStatus.SUCCESS, "COMPLETE"), ("train_model", RunStatus.SUCCESS, "COMPLETE"),
+        ("evaluate_model", RunStatus.SUCCESS, "COMPLETE")]
+    assert all(s.ended_at and s.error is None and s.monitor_url is None for s in read.steps)
+
+
+def test_steps_of_a_failed_version_carry_the_step_error_and_skipped_dependents(sim, client):
+    from core.run_steps import failure_message
+
+    submitted = client.submit(run_request(job="simfail01"), "r1")
+    sim.clock.advance(3600)
+    read = client.steps(submitted.remote_run_id)
+    failed = read.failed()
+    assert failed.name == "train_model" and "loss became NaN" in failed.error.message
+    state = client.get_state(submitted.remote_run_id)
+    assert failure_message(state.error, read) == state.error  # the version's own error already names it
+
+
+def test_steps_of_a_stopped_version_show_the_skipped_ones_cancelled(sim, client):
+    submitted = client.submit(run_request(), "r1")
+    sim.clock.advance(300)
+    client.cancel(submitted.remote_run_id)
+    sim.clock.advance(3600)
+    steps = {s.name: (s.status, s.remote_status) for s in client.steps(submitted.remote_run_id).steps}
+    assert steps["train_model"] == (RunStatus.SUCCESS, "COMPLETE")
+    assert steps["evaluate_model"] == (RunStatus.CANCELLED, "SKIPPED")

@@ -91,14 +91,6 @@ def test_submit_then_poll_to_completion_with_times_and_outputs(sim):
     assert stats(url)["pipelinePutsWithoutAzureMLToken"] == 0  # x-azureml-token sent (§1.3)
 
 
-def test_a_failed_job_reports_the_runhistory_error(sim):
-    client, clock, _ = sim
-    client.submit(request("failing-pipeline"), "r1")
-    clock.advance(3600)
-    state = client.get_state("runbridge-r1")
-    assert state.status is RunStatus.FAILED and state.error and "step" in state.error.lower()
-
-
 def test_submitting_again_finds_the_job_instead_of_making_a_second_one(sim):
     client, _, url = sim
     first = client.submit(request(), "r1")
@@ -200,7 +192,6 @@ def test_monitor_link_built_from_the_workspace_when_the_job_has_none(sim):
                    "resourcegroups/sim-rg/workspaces/sim-ws&tid=11111111-2222-3333-4444-555555555555")
 
 
-
 @pytest.mark.parametrize("kind", ["gateway_200", "cut_body", "reset", "non_json_200"])
 def test_a_put_that_made_the_job_but_answered_badly_is_read_back(sim, kind):
     client, _, url = sim
@@ -236,3 +227,64 @@ def test_a_page_link_outside_the_workspace_job_list_is_refused_before_sending(si
     with pytest.raises(PlatformError) as refused:
         client.list_jobs(link)
     assert refused.value.code == "ForeignUrl" and stats(url)["requestsTotal"] == before
+
+
+# ---- steps: the pipeline's child jobs (RunHistory children, §1.1) --------------------------------------
+
+def test_steps_of_a_successful_pipeline_are_its_child_jobs_with_times_and_studio_links(sim):
+    client, clock, url = sim
+    client.submit(request(), "r1")
+    assert client.steps("runbridge-r1").steps == ()  # nothing ran yet
+    clock.advance(3 * 3600)
+    read = client.steps("runbridge-r1")
+    assert [(s.name, s.status, s.remote_status) for s in read.steps] == [
+        ("train", RunStatus.SUCCESS, "Completed"), ("evaluate", RunStatus.SUCCESS, "Completed")]
+    train = read.steps[0]
+    assert train.started_at and train.ended_at and train.error is None
+    assert train.monitor_url.startswith("https://ml.azure.com/runs/") and "wsid=/subscriptions/" in train.monitor_url
+    assert stats(url)["requestsByOperation"]["Runs_GetChild"] == 2  # one per read, no ARM list
+
+
+def test_the_failing_pipelines_empty_error_gives_way_to_its_failing_step(sim):
+    from core.run_steps import failure_message
+
+    client, clock, _ = sim
+    client.submit(request("failing-pipeline"), "r1")
+    clock.advance(3600)
+    state = client.get_state("runbridge-r1")
+    assert state.status is RunStatus.FAILED and not state.error  # the seeds: "fails with an empty message"
+    read = client.steps("runbridge-r1")
+    assert [(s.name, s.status) for s in read.steps] == [("prep", RunStatus.SUCCESS), ("train", RunStatus.FAILED)]
+    assert read.steps[1].error.code == "UserError" and "loss became NaN" in read.steps[1].error.message
+    message = failure_message(state.error, read)
+    assert message.startswith("Step train failed: UserError: Execution failed.") and "loss became NaN" in message
+
+
+def test_steps_of_a_cancelled_pipeline_show_the_step_it_stopped(sim):
+    client, clock, _ = sim
+    client.submit(request(), "r1")
+    clock.advance(200)
+    client.cancel("runbridge-r1")
+    clock.advance(600)
+    assert client.get_state("runbridge-r1").status is RunStatus.CANCELLED
+    (train,) = client.steps("runbridge-r1").steps
+    assert (train.name, train.status, train.remote_status) == ("train", RunStatus.CANCELLED, "Canceled")
+
+
+def test_a_pipeline_of_500_steps_lists_50_and_counts_the_rest(sim):
+    client, clock, url = sim
+    template = requests.get(f"{url}{client.workspace_path}/jobs/train-pipeline", params={"api-version": "2024-10-01"},
+                            headers={"Authorization": "Bearer t"}, timeout=10).json()["properties"]
+    step = template["jobs"]["train"]
+    jobs = {f"s{i:03}": {**step, "name": f"s{i:03}", "display_name": f"s{i:03}"} for i in range(500)}
+    body = {"properties": {k: v for k, v in template.items() if k not in ("status", "services")} | {"jobs": jobs}}
+    put = requests.put(f"{url}{client.workspace_path}/jobs/wide-1", params={"api-version": "2024-10-01"},
+                       headers={"Authorization": "Bearer t"}, json=body, timeout=10)
+    assert put.status_code == 201, put.text
+    clock.advance(3 * 3600)
+    before = stats(url)["requestsByOperation"].get("Runs_GetChild", 0)
+    read = client.steps("wide-1")
+    assert len(read.steps) == 60 and read.unlisted == 440  # three pages listed, the rest counted from `jobs`
+    record = read.to_dict()
+    assert len(record["items"]) + record["omitted"] == 500
+    assert stats(url)["requestsByOperation"]["Runs_GetChild"] - before == 3  # pages of 20: stops at 50, not 25

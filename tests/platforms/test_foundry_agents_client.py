@@ -463,3 +463,61 @@ def test_the_monitor_link_is_the_projects_agents_page(make_sim):
         "&tid=11111111-1111-1111-1111-111111111111")
     plain = make_sim()
     assert plain.client.monitor_url("thread_x/run_y") == "https://ai.azure.com/"
+
+
+# -- steps and usage ---------------------------------------------------------------------------------
+
+
+def test_a_completed_run_has_a_message_creation_step_and_reports_its_usage(sim):
+    from platforms.foundry_agents.client import STEP_STATUS_TABLE
+
+    assert set(STEP_STATUS_TABLE) == {"in_progress", "completed", "failed", "expired", "cancelled"}
+    submitted = sim.client.submit(agent_request("hello"), "run-1")
+    assert sim.client.get_state(submitted.remote_run_id).usage is None  # §2: null until terminal
+    state = run_to_end(sim, submitted.remote_run_id)
+    thread_id, run_id = split_remote_run_id(submitted.remote_run_id)
+    usage = sim.get(f"/threads/{thread_id}/runs/{run_id}")["usage"]
+    assert state.usage is not None and state.usage.to_dict() == {
+        "promptTokens": usage["prompt_tokens"], "completionTokens": usage["completion_tokens"],
+        "totalTokens": usage["total_tokens"]}
+    (step,) = sim.client.steps(submitted.remote_run_id).steps
+    assert (step.name, step.status, step.remote_status) == ("message creation", RunStatus.SUCCESS, "completed")
+    assert step.started_at and step.ended_at and step.error is None and step.monitor_url is None
+    assert sim.stats()["requestsByOperation"]["listRunSteps"] == 1
+
+
+def test_a_failed_run_step_carries_the_runs_error_and_a_cancelled_one_is_cancelled(sim):
+    sim.outcome("fail")
+    failing = sim.client.submit(agent_request("hello"), "run-1")
+    run_to_end(sim, failing.remote_run_id, step=5)
+    (failed,) = sim.client.steps(failing.remote_run_id).steps
+    assert failed.status is RunStatus.FAILED
+    assert (failed.error.code, failed.error.message) == ("server_error", "Sorry, something went wrong.")
+    slow = sim.client.submit(agent_request("hello", agent=SLOW_AGENT, run_id="run-2"), "run-2")
+    sim.clock.advance(30)
+    sim.client.cancel(slow.remote_run_id)
+    state = run_to_end(sim, slow.remote_run_id, step=5)
+    assert state.status is RunStatus.CANCELLED and state.usage is not None
+    (cancelled,) = sim.client.steps(slow.remote_run_id).steps
+    assert (cancelled.status, cancelled.remote_status) == (RunStatus.CANCELLED, "cancelled")
+
+
+def test_steps_are_read_oldest_first_across_pages(sim):
+    submitted = sim.client.submit(agent_request("order 7", agent=TOOLS_AGENT), "run-1")
+    sim.clock.advance(5)
+    thread_id, run_id = split_remote_run_id(submitted.remote_run_id)
+    run = sim.get(f"/threads/{thread_id}/runs/{run_id}")
+    (call,) = run["required_action"]["submit_tool_outputs"]["tool_calls"]
+    _post(sim, f"/threads/{thread_id}/runs/{run_id}/submit_tool_outputs",
+          {"tool_outputs": [{"tool_call_id": call["id"], "output": "shipped"}]})
+    sim.clock.advance(10)
+    import platforms.foundry_agents.client as module
+
+    original, module.PAGE_SIZE = module.PAGE_SIZE, 1  # one step a page: the client must follow last_id
+    try:
+        read = sim.client.steps(submitted.remote_run_id)
+    finally:
+        module.PAGE_SIZE = original
+    assert [(s.name, s.status) for s in read.steps] == [
+        ("tool calls: lookup_order", RunStatus.SUCCESS), ("message creation", RunStatus.SUCCESS)]
+    assert read.unlisted == 0

@@ -289,3 +289,9 @@ def test_sigkill_at_exact_moments_resumes_every_run_with_one_remote_job(tmp_path
     assert wrong == [], wrong[:5]
     assert figures["duplicateRemoteJobs"] == 0 and None not in remote_ids
     assert figures["remoteJobsRunningAtEnd"] == 0, stats
+    # the steps read at status changes survive the kills and continue-as-new: every run that succeeded
+    # ended with its steps, every one of them ended too (the last read was at the end)
+    no_steps = [run_id for run_id, run in runs.items() if run["status"] == "Success" and not (
+        run.get("steps") and run["steps"]["items"]
+        and all(step["status"] in ("Success", "Failed", "Cancelled") for step in run["steps"]["items"]))]
+    assert no_steps == [], [runs[run_id].get("steps") for run_id in no_steps[:3]]

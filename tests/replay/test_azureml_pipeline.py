@@ -205,3 +205,44 @@ def test_a_hand_off_the_task_hub_did_not_take_goes_again_with_the_next_one():
     b.add_orchestrator_started().add_task_completed(3, {"status": "Running", "remoteStatus": "Running"})
     handed = json.loads(flat_actions(run(HANDLE, b))[-1]["input"])
     assert [e["id"] for e in handed["events"]] == ["run-1:1", "run-1:2"]
+
+
+
+
+STEPS = {"items": [{"name": "train", "status": "Running", "remoteStatus": "Running", "startedAt": "t",
+                    "endedAt": None, "error": None, "monitorUrl": None}], "omitted": 0}
+
+
+def test_rung_steps_the_poll_is_told_the_last_remote_status_and_its_steps_stay_on_the_record():
+    state = run(HANDLE, _after_submit())
+    poll = flat_actions(state)[-1]
+    sent = json.loads(poll["input"]) if isinstance(poll["input"], str) else poll["input"]
+    assert sent["remoteStatus"] == "NotStarted"  # the activity reads steps only when this changes
+    b = _after_submit().add_task_scheduled(3, "poll_run").add_orchestrator_completed().step(1)
+    b.add_orchestrator_started().add_task_completed(3, {"status": "Running", "remoteStatus": "Running",
+                                                        "steps": STEPS})
+    state = run(HANDLE, published(b, 4))
+    assert state["customStatus"]["steps"] == STEPS and "usage" not in state["customStatus"]
+
+
+def test_hard_rung_steps_ride_through_continue_as_new():
+    b = _after_submit()
+    seq = 3
+    state = None
+    while True:
+        b.add_task_scheduled(seq, "poll_run").add_orchestrator_completed().step(1).add_orchestrator_started()
+        b.add_task_completed(seq, {"status": "Running", "remoteStatus": "Running",
+                                   **({"steps": STEPS} if seq == 3 else {})})
+        state = run(HANDLE, b)
+        if state["isDone"]:
+            break
+        if flat_actions(state)[-1].get("functionName") == "publish_events":  # the first poll: now Running
+            seq += 1
+            state = run(HANDLE, published(b, seq))
+        b.add_timer_created(seq + 1, EPOCH).add_orchestrator_completed().step(60).add_orchestrator_started()
+        b.add_timer_fired(seq + 1, EPOCH)
+        seq += 2
+    carried = next(a for a in flat_actions(state) if a["actionType"] == 4)["input"]
+    while isinstance(carried, str):
+        carried = json.loads(carried)
+    assert carried["run"]["steps"] == STEPS

@@ -128,8 +128,12 @@ class Workspace:
         url = f"{self.base}{WORKSPACE_ID}/jobs"
         return url + (f"/{name}" if name is not None else "") + suffix
 
-    def history_url(self, name: str) -> str:
-        return f"{self.base}/history/v1.0{WORKSPACE_ID}/runs/{name}/details"
+    def history_url(self, name: str, what: str = "details") -> str:
+        return f"{self.base}/history/v1.0{WORKSPACE_ID}/runs/{name}/{what}"
+
+    def children(self, name: str, **params: str) -> requests.Response:
+        """RunHistory `runs/{name}/children` (azureml-jobs.md §1.1), one page."""
+        return self.http.get(self.history_url(name, "children"), params=params)
 
     def get(self, name: str, **kwargs: Any) -> requests.Response:
         return self.http.get(self.jobs_url(name), params={"api-version": API_VERSION}, **kwargs)

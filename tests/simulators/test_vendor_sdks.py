@@ -195,6 +195,18 @@ def test_mlclient_sees_a_clone_of_the_failing_template_fail(aml: tuple[Any, SimS
     assert ml.jobs.get(created.name).status == "Failed"
 
 
+@needs_azure_ml
+def test_mlclient_lists_a_pipelines_child_jobs_through_run_history(aml: tuple[Any, SimServer, VirtualClock]) -> None:
+    ml, server, clock = aml
+    job = ml.jobs.get("failing-pipeline")
+    job.name = None
+    created = ml.jobs.create_or_update(job)
+    clock.advance(400)
+    children = list(ml.jobs.list(parent_job_name=created.name))
+    assert [(c.display_name, c.status) for c in children] == [("prep", "Completed"), ("train", "Failed")]
+    assert server.stats()["requestsByOperation"]["Runs_GetChild"] == 1
+
+
 # -- azure-ai-agents ---------------------------------------------------------------------------------
 
 
@@ -240,6 +252,12 @@ def test_agents_client_lists_runs_reads_and_cancels(monkeypatch: pytest.MonkeyPa
         assert client.runs.get(thread_id=slow.thread_id, run_id=slow.id).status == "cancelled"
         assert server.stats()["requestsByOperation"]["cancelRun"] == 1
 
+        steps = list(client.run_steps.list(thread_id=run.thread_id, run_id=run.id))
+        assert [(s.type, s.status) for s in steps] == [("message_creation", "completed")]
+        answer = next(m for m in client.messages.list(thread_id=run.thread_id) if m.role == "assistant")
+        assert steps[0].step_details.message_creation.message_id == answer.id
+        assert done.usage.total_tokens == done.usage.prompt_tokens + done.usage.completion_tokens > 0
+
 
 @needs_agents
 def test_agents_client_processes_a_run_to_the_end(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -279,3 +297,12 @@ def test_abacus_api_client_runs_a_pipeline(monkeypatch: pytest.MonkeyPatch) -> N
         done = client.describe_pipeline_version(version.pipeline_version)
         assert done.status == "COMPLETE"
         assert server.platform.stats()["remoteJobsCreated"] == 1
+        assert [(step.step_name, step.status) for step in done.step_versions] == [
+            ("prepare_data", "COMPLETE"), ("train_model", "COMPLETE"), ("evaluate_model", "COMPLETE")]
+        failing = client.run_pipeline("simfail01")
+        clock.advance(3600)
+        failed = client.describe_pipeline_version(failing.pipeline_version)
+        assert failed.status == "FAILED"
+        assert [(step.step_name, step.status) for step in failed.step_versions][:2] == [
+            ("load_data", "COMPLETE"), ("train_model", "FAILED")]
+        assert "loss became NaN" in failed.step_versions[1].error
