@@ -52,11 +52,18 @@ class Simulation:
         for server in self.servers.values():
             server.stop()
 
+    def subscribe_events(self, webhook: str) -> None:
+        """Point the Azure ML simulator's Event Grid system topic at `webhook` (devhost's Event Grid route)."""
+        server = self.servers.get("azure_ml")
+        if server is not None:
+            server.platform.subscribe(webhook)
+
 
 def start_simulation(clock: Clock, environ: MutableMapping[str, str], ports: dict[str, int] | None = None,
-                     only: tuple[str, ...] | None = None, **options: dict) -> Simulation:
+                     only: tuple[str, ...] | None = None, events: bool = False, **options: dict) -> Simulation:
     """Start each simulator whose module exists (default ports 7101-7103; 0 picks a free one), or those in
-    `only`, and write `CONNECTIONS__<name>__*` settings for it into `environ`."""
+    `only`, and write `CONNECTIONS__<name>__*` settings for it into `environ`. With `events`, `azureml-sim`
+    says its run status events are wired (`events=eventgrid`): see `Simulation.subscribe_events`."""
     simulation = Simulation()
     for platform, (connection, settings_for) in CATALOG.items():
         if only is not None and platform not in only:
@@ -69,7 +76,10 @@ def start_simulation(clock: Clock, environ: MutableMapping[str, str], ports: dic
             continue
         url = server.start()
         simulation.servers[platform] = server
-        for key, value in settings_for(url).items():
+        settings = settings_for(url)
+        if events and platform == "azure_ml":
+            settings["events"] = "eventgrid"
+        for key, value in settings.items():
             simulation.settings[f"CONNECTIONS__{connection}__{key}"] = value
     simulation.settings[LOCAL_CREDENTIAL_SETTING] = "1"
     environ.update(simulation.settings)

@@ -94,6 +94,12 @@ class Platform:
         """Platform-specific control routes under `/_sim/` (never part of the real API)."""
         return []
 
+    def start(self) -> None:
+        """Start the platform's own background work, if any (SimServer.start calls it)."""
+
+    def stop(self) -> None:
+        """Stop what `start` started (SimServer.stop calls it)."""
+
     def reset(self) -> None:
         """Restore the seeded catalog and zero the platform's counters."""
 
@@ -177,6 +183,7 @@ class SimServer:
             daemon=True,
         )
         self._thread.start()
+        self.platform.start()
         log.info("%s simulator listening on %s", self.platform.name, self.url)
         return self.url
 
@@ -186,6 +193,7 @@ class SimServer:
         if httpd is None:
             return
         self._stopping.set()
+        self.platform.stop()
         httpd.shutdown()
         httpd.close_connections()
         httpd.server_close()
