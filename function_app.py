@@ -8,6 +8,7 @@ from orchestrators.abacus_pipeline import bp as abacus_pipeline
 from orchestrators.azureml_pipeline import bp as azureml_pipeline
 from orchestrators.chain import bp as chains
 from orchestrators.foundry_agent import bp as foundry_agent
+from starters.azureml_events import bp as azureml_events
 from starters.chains_api import bp as chains_api
 from starters.connections_api import bp as connections_api
 from starters.dashboard_api import bp as dashboard_api
@@ -24,6 +25,7 @@ BLUEPRINTS = (
     openapi_api,
     dashboard_api,
     orphan_sweeper,
+    azureml_events,
     chains,
     azureml_pipeline,
     foundry_agent,

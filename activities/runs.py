@@ -30,6 +30,11 @@ def _client(request: RunRequest) -> PlatformClient:
     return client_for(connection)
 
 
+def _events_wired(request: RunRequest) -> bool:
+    connection = get_connection(request.connection)
+    return connection is not None and connection.settings.get("events") == "eventgrid"
+
+
 def _error(code: str, message: str) -> dict[str, Any]:
     return {"code": code, "message": message}
 
@@ -51,7 +56,9 @@ def submit_run(payload: dict[str, Any]) -> dict[str, Any]:
     except PlatformError as exc:
         return _failure(exc)
     return {"ok": True, "remoteRunId": submitted.remote_run_id, "monitorUrl": submitted.monitor_url,
-            "remoteStatus": submitted.remote_status, "outputs": dict(submitted.outputs)}
+            "remoteStatus": submitted.remote_status, "outputs": dict(submitted.outputs),
+            # the connection's status events are wired: the run races their wake-ups (poll_loop.py)
+            "events": _events_wired(request)}
 
 
 @bp.activity_trigger(input_name="payload", activity="poll_run")

@@ -15,6 +15,15 @@ waiter and vanish. With one waiter:
 - before continue-as-new the waiter is checked, so a cancel consumed by this execution is acted on;
   events raised during the restart go to the new execution, whose first wait registers its own waiter
   (1.x drops only events the SDK buffered without a waiter, durable-functions.md §4 and issue #507).
+
+A wake-up (WAKE_EVENT, raised by starters/azureml_events.py when the platform says the job changed) joins
+the same race once the job exists, on runs whose connection has events wired (the submit activity says so:
+an orchestrator reads no settings). It is raised many times, so its waiter is replaced each time it wins, and
+only then: one waiter at a time, never a stale one. A wake-up raised while no waiter is registered (during a
+poll, right after a win) is buffered by the SDK and completes the next waiter when that is raced. Before
+continue-as-new a zero-length race registers the waiter, so a buffered wake-up is taken, not dropped; the
+new execution then polls at once (`"woken"` in its input). A wake-up only makes the run poll now: the poll
+decides, so a forged, duplicated or stale one costs one status read.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ import azure.durable_functions as df
 from core.durations import parse_duration
 from core.parameters import Direction, Parameter, apply_outputs
 from core.poll_policy import (
+    WAKE_EVENT,
     Cancel,
     ContinueAsNew,
     Decision,
@@ -41,6 +51,7 @@ from core.poll_policy import (
     Wait,
     next_poll,
     request_cancel,
+    woken,
 )
 from core.run_events import log_run_event
 from core.run_record import new_run_record
@@ -71,6 +82,7 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
         _emit(context, run, event, **extra)
 
     cancel_event = context.wait_for_external_event(CANCEL_EVENT)
+    events = bool(data.get("events"))  # the connection's events are wired: race the wake-up too
     if data.get("poll") is None:
         context.set_custom_status(run)
         if (yield from _wait_or_cancel(context, cancel_event, 0)):
@@ -96,22 +108,29 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
                             f"({request['startTimeout']}); nothing was submitted.")
             code = ErrorCode.SUBMIT_FAILED.value if submitted.get("transient") else error["code"]
             return _end(context, run, RunStatus.FAILED, code, error["message"])
+        events = bool(submitted.get("events"))
         run.update(remoteRunId=submitted["remoteRunId"], monitorUrl=submitted["monitorUrl"],
                    remoteStatus=submitted.get("remoteStatus"), outputs=dict(submitted.get("outputs") or {}))
         note("submitted")
         decision: Decision | None = None  # poll at once: a job that already ended never waits
     else:
         state = PollState.from_dict(data["poll"])
-        decision = Wait(float(data.get("wait") or policy.first_interval), state)
+        # a wake-up taken just before continue-as-new: poll at once
+        decision = None if data.get("woken") else Wait(float(data.get("wait") or policy.first_interval), state)
     cancel_sent = bool(data.get("cancelSent"))
+    wake_event = context.wait_for_external_event(WAKE_EVENT) if events else None
     while True:
         if isinstance(decision, Wait):
             state = decision.state
             if state.cancel_reason is None:
-                if (yield from _wait_or_cancel(context, cancel_event, decision.seconds)):
+                winner = yield from _race(context, decision.seconds, cancel_event, *filter(None, [wake_event]))
+                if winner is cancel_event:
                     decision = request_cancel(policy, state, context.current_utc_datetime)
                     note("cancel_requested")
                     continue
+                if wake_event is not None and winner is wake_event:
+                    wake_event = context.wait_for_external_event(WAKE_EVENT)
+                    state = woken(state)
             else:
                 yield _timer(context, decision.seconds)
         elif isinstance(decision, Cancel):
@@ -123,14 +142,18 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
             yield _timer(context, decision.seconds)
         elif isinstance(decision, ContinueAsNew):
             state = decision.state
+            # register the wake-up waiter, so one buffered during the last poll is taken, not dropped
+            wake = wake_event is not None and (yield from _race(context, 0, wake_event)) is wake_event
             if state.cancel_reason is None and cancel_event.is_completed:
                 decision = request_cancel(policy, state, context.current_utc_datetime)
                 note("cancel_requested")
                 continue
             context.set_custom_status(run)
             note("continued_as_new")
-            context.continue_as_new({"request": request, "run": run, "poll": state.to_dict(),
-                                     "wait": decision.seconds, "cancelSent": cancel_sent, "moments": moments})
+            context.continue_as_new({"request": request, "run": run,
+                                     "poll": (woken(state) if wake else state).to_dict(), "wait": decision.seconds,
+                                     "woken": wake, "events": events, "cancelSent": cancel_sent,
+                                     "moments": moments})
             return run
         elif isinstance(decision, Finish):
             return (yield from _finish(context, request, run, decision))
@@ -308,12 +331,17 @@ def _timer(context: df.DurableOrchestrationContext, seconds: float) -> Any:
 def _wait_or_cancel(context: df.DurableOrchestrationContext, cancel_event: Any,
                     seconds: float) -> Generator[Any, Any, bool]:
     """Wait `seconds` unless the cancel event came or comes first; True when it did (timer cancelled)."""
+    return (yield from _race(context, seconds, cancel_event)) is cancel_event
+
+
+def _race(context: df.DurableOrchestrationContext, seconds: float, *events: Any) -> Generator[Any, Any, Any]:
+    """Wait `seconds` unless one of `events` came or comes first: that event (timer cancelled), or None."""
     timer = _timer(context, seconds)
-    winner = yield context.task_any([timer, cancel_event])
-    if winner == cancel_event:
-        timer.cancel()
-        return True
-    return False
+    winner = yield context.task_any([timer, *events])
+    if winner is timer:
+        return None
+    timer.cancel()
+    return winner
 
 
 def _now(context: df.DurableOrchestrationContext) -> str:
