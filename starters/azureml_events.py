@@ -26,13 +26,14 @@ from platforms.registry import get_connection
 from starters.start import LIVE, find_run, stored_request
 
 JOB_TYPE = "azureml_pipeline"
+FUNCTION_NAME = "azureml_run_events"  # infra/ subscribes the workspaces' system topics to this function
 log = logging.getLogger("runbridge.events")
 bp = df.Blueprint()
 IGNORED: Counter[str] = Counter()  # reason -> events ignored by this process
 WOKEN = Counter()  # events that woke a run, by event type
 
 
-@bp.function_name("azureml_run_events")
+@bp.function_name(FUNCTION_NAME)
 @bp.event_grid_trigger(arg_name="event")
 @bp.durable_client_input(client_name="client")
 async def azureml_run_events(event: func.EventGridEvent, client: df.DurableOrchestrationClient) -> None:
@@ -75,4 +76,4 @@ async def _wake(client: df.DurableOrchestrationClient, found: RunEvent, event: f
 
 def _ignore(reason: str, event: func.EventGridEvent) -> None:
     IGNORED[reason] += 1
-    log.info("event ignored (%s): %s %s", reason, event.event_type, event.subject)
+    log.info("event ignored (%s): %s %s", reason, str(event.event_type)[:100], str(event.subject)[:200])
