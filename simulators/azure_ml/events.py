@@ -214,7 +214,8 @@ class EventGridPublisher:
             counts.counts["dropped"] += 1
             return
         copies = 2 if faults.duplicate and draw() < faults.duplicate else 1
-        counts.counts["duplicated"] += copies - 1
+        if copies > 1:
+            counts.counts["duplicated"] += 1
         for _ in range(copies):
             due, reordered = now, False
             if faults.delay and draw() < faults.delay:
