@@ -24,6 +24,12 @@ poll, right after a win) is buffered by the SDK and completes the next waiter wh
 continue-as-new a zero-length race registers the waiter, so a buffered wake-up is taken, not dropped; the
 new execution then polls at once (`"woken"` in its input). A wake-up only makes the run poll now: the poll
 decides, so a forged, duplicated or stale one costs one status read.
+
+One trap: the 1.x SDK keeps an event that found no waiter (`deferred_tasks`, keyed by name) for the rest
+of the execution and completes EVERY later waiter of that name with it, so a wake-up raised during a poll
+would come back at each race, a poll each time. A waiter that completes with exactly the wake-up the
+previous one took is that leftover: the loop then continues as new at once (polling first thing in the
+new execution, in case it was a genuine repeat), and a fresh execution carries no leftover.
 """
 
 from __future__ import annotations
@@ -119,6 +125,7 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
         decision = None if data.get("woken") else Wait(float(data.get("wait") or policy.first_interval), state)
     cancel_sent = bool(data.get("cancelSent"))
     wake_event = context.wait_for_external_event(WAKE_EVENT) if events else None
+    woke, last_wake = False, None  # whether a wake-up won a race in this execution, and what it carried
     while True:
         if isinstance(decision, Wait):
             state = decision.state
@@ -129,8 +136,13 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
                     note("cancel_requested")
                     continue
                 if wake_event is not None and winner is wake_event:
+                    stale = woke and wake_event.result == last_wake
+                    woke, last_wake = True, wake_event.result
                     wake_event = context.wait_for_external_event(WAKE_EVENT)
                     state = woken(state)
+                    if stale:  # the SDK's leftover copy (see the top): a fresh execution has none
+                        decision = ContinueAsNew(0, state)
+                        continue
             else:
                 yield _timer(context, decision.seconds)
         elif isinstance(decision, Cancel):

@@ -83,3 +83,22 @@ def test_a_wake_up_buffered_before_continue_as_new_is_carried_and_the_new_execut
     assert [a["actionType"] for a in actions[-3:]] == [5, 6, 4] and actions[-3]["isCanceled"] is True
     new_input = next(a for a in flat_actions(state) if a["actionType"] == 4)["input"]
     assert '"woken": true' in new_input and '"events": true' in new_input and '"wakeups": 1' in new_input
+
+
+def test_a_wake_up_raised_while_no_waiter_is_registered_wakes_once_not_forever():
+    """The 1.x SDK keeps an event that found no waiter (`deferred_tasks`) and hands it to EVERY later waiter
+    of that name in the execution; the loop sees the same wake-up come back and continues as new (a fresh
+    execution has no such leftover) instead of polling again and again."""
+    b = _polled().add_timer_created(3, EPOCH).add_orchestrator_completed().step(30)
+    b.add_orchestrator_started().add_event_raised("wake", {"eventId": "a"})  # wins the race
+    b.add_task_scheduled(4, "poll_run").add_orchestrator_completed().step(1)
+    b.add_orchestrator_started().add_event_raised("wake", {"eventId": "b"})  # during the poll: no waiter
+    b.add_task_completed(4, RUNNING)
+    state = run(HANDLE, b)  # the next race takes "b" at once: a new event, so one poll
+    assert flat_actions(state)[-1]["functionName"] == "poll_run"
+    b.add_timer_created(5, EPOCH).add_task_scheduled(6, "poll_run").add_orchestrator_completed().step(1)
+    b.add_orchestrator_started().add_task_completed(6, RUNNING)
+    state = run(HANDLE, b)  # the next waiter gets "b" again: not another poll, but continue-as-new
+    actions = flat_actions(state)
+    assert actions[-1]["actionType"] == 4, [a.get("functionName") or a["actionType"] for a in actions[-4:]]
+    assert '"woken": true' in actions[-1]["input"]
