@@ -30,7 +30,7 @@ FUNCTION_NAME = "azureml_run_events"  # infra/ subscribes the workspaces' system
 log = logging.getLogger("runbridge.events")
 bp = df.Blueprint()
 IGNORED: Counter[str] = Counter()  # reason -> events ignored by this process
-WOKEN = Counter()  # events that woke a run, by event type
+WOKEN: Counter[str] = Counter()  # events that woke a run, by event type
 
 
 @bp.function_name(FUNCTION_NAME)
