@@ -124,17 +124,34 @@ def _unbind(parameter: object, where: str, outputs_of: Mapping[str, set[str]],
     if value["output"] not in outputs_of[value["from"]]:
         raise ValidationError(f"{where}.value", "binds to a parameter that is not an output of that step")
     direction = parameter.get("direction")
-    if isinstance(direction, str):
-        try:
-            if not Direction.parse(direction).sends:
-                raise ValidationError(f"{where}.value", "only Input and InputOutput parameters take a binding")
-        except ValueError:
-            pass  # parse_run_request names the bad direction
+    try:
+        sends = Direction.parse(direction).sends if isinstance(direction, str) else True
+    except ValueError:
+        sends = True  # parse_run_request names the bad direction
+    if not sends:
+        raise ValidationError(f"{where}.value", "only Input and InputOutput parameters take a binding")
     name = parameter.get("name")
     if isinstance(name, str):
         bindings[name] = Binding(value["from"], value["output"])
     # Checked without a value (an Input with no value is valid); the value is filled in when the step runs.
     return {k: v for k, v in parameter.items() if k != "value"}
+
+
+# The values a parameter type holds, for the types discovery names (JobParameter.type, any letter case):
+# Abacus variable types (reference/abacus-pipelines.md §4), Azure ML output types, which are always asset
+# locations (reference/azureml-jobs.md §2.4), the agent's boolean option. A type not listed may hold any text.
+_URI_TYPES = ("uri_file", "uri_folder", "mltable", "custom_model", "mlflow_model", "triton_model")
+_SHAPES = {"integer": "number", "float": "number", "boolean": "boolean", "json": "object", "list": "array",
+           **{kind: "location" for kind in _URI_TYPES}}
+
+
+def binding_problem(output_type: str, input_type: str) -> str | None:
+    """Why no value of an `output_type` output can fit an `input_type` input (an Azure ML output's URI into
+    an Abacus INTEGER), or None when some may; a value that may fit is checked when the step starts."""
+    given, wanted = _SHAPES.get(output_type.casefold()), _SHAPES.get(input_type.casefold())
+    if given is None or wanted is None or given == wanted:
+        return None
+    return f"binds a {output_type} output (a {given}) to an input of type {input_type}, which takes a {wanted}"
 
 
 def resolve(step: Mapping[str, Any], finished: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -169,5 +186,5 @@ def valid_chain_id(text: str) -> bool:
     return bool(CHAIN_ID.fullmatch(text or "")) and bool(RUN_ID.fullmatch(text))
 
 
-__all__ = ["Binding", "ChainRequest", "ChainStep", "parse_chain_request", "resolve", "step_run_id",
-           "valid_chain_id"]
+__all__ = ["Binding", "ChainRequest", "ChainStep", "binding_problem", "parse_chain_request", "resolve",
+           "step_run_id", "valid_chain_id"]

@@ -70,6 +70,10 @@ class RunRequest:
     # equality: the submit activity sets it, so a client whose submit is not idempotent (Abacus runPipeline)
     # knows how far back its own remote job can be.
     created_at: datetime | None = field(default=None, compare=False)
+    # Input parameters whose values an earlier chain step gives when this one starts. Not on the wire nor
+    # part of equality: a check made before the chain starts counts them as given (their values, and
+    # whether those fit, are checked when the step starts; their types by core.chains.binding_problem).
+    given_later: frozenset[str] = field(default=frozenset(), compare=False)
 
     def to_dict(self) -> dict[str, object]:
         """The wire form (camelCase, ISO durations); `parse_run_request` reads it back to an equal request."""
@@ -93,6 +97,10 @@ class RunRequest:
     def with_run_id(self, run_id: str) -> RunRequest:
         """This request with the run id the starter chose."""
         return replace(self, run_id=_run_id(run_id))
+
+    def with_given_later(self, names: Collection[str]) -> RunRequest:
+        """This request with `names` counted as given by an earlier chain step (see `given_later`)."""
+        return replace(self, given_later=frozenset(names))
 
     def with_created_at(self, created_at: datetime | str | None) -> RunRequest:
         """This request with the run's creation time: a datetime or ISO text, naive meaning UTC (Durable's

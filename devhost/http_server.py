@@ -22,6 +22,13 @@ log = logging.getLogger("devhost.http")
 MAX_BODY = 100 * 1024 * 1024  # the Functions host's request size limit
 
 
+class _Server(ThreadingHTTPServer):
+    # The socketserver default backlog (5) resets bursts of connections a Functions host accepts
+    # (50 concurrent starts of one run); the host's own limit is far higher.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class HttpFrontDoor:
     """Serves one `DevHost` over HTTP on `bind:port` (port 0 picks a free one)."""
 
@@ -29,8 +36,7 @@ class HttpFrontDoor:
                  function_key: str | None = None) -> None:
         self.host = host
         self.function_key = function_key
-        self._server = ThreadingHTTPServer((bind, port), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = _Server((bind, port), _handler_for(self))
         self.port = self._server.server_address[1]
         self._loopback = bind in ("127.0.0.1", "localhost", "::1")
         self.base_url = f"http://{bind}:{self.port}"

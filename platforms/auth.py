@@ -16,7 +16,11 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+from platforms.http import ErrorKind, PlatformError
+
 LOCAL_CREDENTIAL_SETTING = "RUNBRIDGE_LOCAL_CREDENTIAL"
+# The code of the PlatformError a credential that can't get a token raises (no call reached the platform).
+CREDENTIAL_UNAVAILABLE = "CredentialUnavailable"
 REFRESH_MARGIN = 300  # seconds before expiry a cached token is replaced
 
 
@@ -74,9 +78,20 @@ class BearerToken:
         self._lock = threading.Lock()
 
     def token(self) -> str:
+        """The current token; PlatformError (kind AUTH, code CredentialUnavailable) when none can be had.
+
+        A credential raises its own errors (azure-identity's ClientAuthenticationError and its
+        CredentialUnavailableError when DefaultAzureCredential finds no identity): they become the one
+        error type callers branch on. Their text (which may list every credential tried) is left out.
+        """
         with self._lock:
             if self._token is None or self._token.expires_on - REFRESH_MARGIN <= self._clock():
-                got = self._credential.get_token(self._scope)
+                try:
+                    got = self._credential.get_token(self._scope)
+                except Exception as exc:
+                    raise PlatformError(ErrorKind.AUTH, f"No token could be obtained for the connection's identity "
+                                                        f"({type(exc).__name__}).",
+                                        code=CREDENTIAL_UNAVAILABLE, operation="getToken") from None
                 self._token = AccessToken(got.token, int(got.expires_on))
             return self._token.token
 

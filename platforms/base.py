@@ -99,6 +99,10 @@ class PlatformClient(Protocol):
         """One cheap authenticated read, so a connection test sees auth and reachability (PlatformError)."""
         ...
 
+    def describe(self, job: str) -> JobInfo | None:
+        """One job as `list_jobs` lists it (its parameters and their types), or None when there is no such job."""
+        ...
+
     def submit(self, request: RunRequest, run_id: str) -> Submitted:
         """Start the remote job for `run_id`, or find the one this run already started."""
         ...

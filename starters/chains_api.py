@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from typing import Any
@@ -10,12 +11,15 @@ from urllib.parse import quote
 import azure.durable_functions as df
 import azure.functions as func
 
-from core.chains import ChainRequest, parse_chain_request, valid_chain_id
+from core.chains import ChainRequest, parse_chain_request, step_run_id, valid_chain_id
 from core.errors import ValidationError
 from core.job_types import registered_job_types
 from core.payloads import decode_json_text
 from orchestrators.chain import CANCEL_EVENT, CHAIN_ORCHESTRATOR, new_chain_record
-from platforms.registry import connections
+from platforms.registry import connections, get_connection
+from starters.chain_checks import StepRefused, check_chain
+from starters.instance_ids import IdTaken, StartFailed, chain_with_step_id, claim, read_instance
+from starters.platform_errors import platform_error_response
 from starters.responses import (
     PayloadTooLarge,
     error_response,
@@ -66,7 +70,11 @@ def _url(req: func.HttpRequest, chain_id: str) -> str:
 @bp.route(route="chains", methods=["POST"])
 @bp.durable_client_input(client_name="client")
 async def api_start_chain(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """POST /api/chains: check every step and binding, then start the chain (202)."""
+    """POST /api/chains: check every step and binding, then start the chain (202, its record with createdAt).
+
+    The same chainId and chain answers with the chain (200); an id a run or another chain holds is a 409,
+    and so is a step whose run id (`<chainId>-<step>`) names a run already.
+    """
     try:
         body = read_json_body(req)
         chain = parse_chain_request(body, known_job_types=registered_job_types(), known_connections=connections())
@@ -76,18 +84,46 @@ async def api_start_chain(req: func.HttpRequest, client: df.DurableOrchestration
         return validation_response(exc)
     chain_id = chain.chain_id or uuid.uuid4().hex[:32]
     stored = ChainRequest(chain_id, chain.steps).to_dict()
-    existing = await _chain_instance(client, chain_id)
-    if existing is not None:
-        if _input_of(existing).get("chain") != stored:
-            return error_response(409, "Conflict", "chainId is already used by a different chain.", "chainId")
-        return json_response(200, chain_from_instance(existing), {"Location": _url(req, chain_id)})
+    if await read_instance(client, chain_id) is None:
+        refused = await _check_before_start(client, ChainRequest(chain_id, chain.steps))
+        if refused is not None:
+            return refused
     try:
-        await client.start_new(CHAIN_ORCHESTRATOR, chain_id, {"chain": stored})
-    except Exception:
-        log.exception("could not start chain %s", chain_id)
-        return error_response(409, "Conflict", "chainId is already in use.", "chainId")
-    record = new_chain_record(chain_id, stored["steps"], "")
+        claimed = await claim(client, CHAIN_ORCHESTRATOR, chain_id, {"chain": stored},
+                              lambda instance: _input_of(instance).get("chain") == stored)
+    except IdTaken as exc:
+        held = "a different chain" if exc.orchestrator == CHAIN_ORCHESTRATOR else "a run"
+        return error_response(409, "Conflict", f"chainId is already used by {held}.", "chainId")
+    except StartFailed:
+        return error_response(503, "StartFailed", "The chain could not be started; try again.")
+    record = chain_from_instance(claimed.instance)
+    if not claimed.created:
+        return json_response(200, record, {"Location": _url(req, chain_id)})
     return json_response(202, record, {"Location": _url(req, chain_id), "Retry-After": "5"})
+
+
+async def _check_before_start(client: df.DurableOrchestrationClient, chain: ChainRequest
+                              ) -> func.HttpResponse | None:
+    """The answer refusing the chain, or None when its id and every step's run id are free and every step
+    can run."""
+    if await chain_with_step_id(client, chain.chain_id or "") is not None:
+        return error_response(409, "Conflict", "chainId is already the run id of another chain's step.",
+                              "chainId")
+    for index, step in enumerate(chain.steps):
+        run_id = step_run_id(chain.chain_id or "", step.name)
+        if await read_instance(client, run_id) is not None:
+            return error_response(409, "Conflict", f"steps[{index}].name: the step's run id {run_id} already "
+                                                   "names a run or a chain.", f"steps[{index}].name")
+    try:
+        await asyncio.to_thread(check_chain, chain)
+    except ValidationError as exc:
+        return validation_response(exc)
+    except StepRefused as exc:
+        connection = get_connection(exc.connection)
+        if connection is None:
+            return error_response(400, "InvalidRequest", "is not a configured connection", exc.field)
+        return platform_error_response(connection, exc.error, exc.field)
+    return None
 
 
 @bp.route(route="chains/{id}", methods=["GET"])

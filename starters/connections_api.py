@@ -13,11 +13,12 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from core.connections import CONNECTION_TYPE_FOR_JOB_TYPE, Connection, ConnectionType
+from core.connections import CONNECTION_TYPE_FOR_JOB_TYPE, Connection
 from core.job_types import registered_job_types
 from platforms.base import JobInfo
-from platforms.http import ErrorKind, PlatformError
+from platforms.http import PlatformError
 from platforms.registry import client_for, connections, get_connection
+from starters.platform_errors import hint_for, platform_error_response
 from starters.responses import error_response, json_response
 
 log = logging.getLogger("runbridge.api")
@@ -90,32 +91,10 @@ async def api_list_jobs(req: func.HttpRequest) -> func.HttpResponse:
     try:
         jobs, next_token = await asyncio.to_thread(_collect, connection, token, size)
     except PlatformError as exc:
-        status = 504 if exc.transient else 502
-        hint = " Check the connection's identity and its role on the platform." if exc.kind == ErrorKind.AUTH else ""
         log.warning("discovery on %s failed: %s", connection.name, exc.code)
-        return error_response(status, exc.code, f"The platform refused or failed: {exc.message}{hint}")
+        return platform_error_response(connection, exc)
     return json_response(200, {"jobs": [j.to_dict() for j in jobs],
                                "nextPage": _encode_page(next_token) if next_token else None})
-
-
-# What a 401/403 means per connection type: the role the identity lacks (infra/README.md "Roles").
-AUTH_HINTS = {
-    ConnectionType.AZURE_ML: ("The app's identity lacks the AzureML Data Scientist role "
-                              "(f6c7c914-8db3-469d-8ca1-694a8f32e121) on workspace {workspace}; assign it there "
-                              "(infra/README.md, Roles)."),
-    ConnectionType.FOUNDRY_AGENTS: ("The app's identity lacks the Azure AI User role "
-                                    "(53ca6127-db72-4b80-b1b0-d745d6d5456d) on the Foundry project; assign it "
-                                    "there (infra/README.md, Roles). API keys are not accepted."),
-    ConnectionType.ABACUS: ("The API key setting (CONNECTIONS__{name}__apiKey, or its Key Vault secret) is wrong, "
-                            "or the key lacks access to the organisation's pipelines."),
-}
-OTHER_HINTS = {
-    ErrorKind.TRANSIENT: "The platform did not answer; check the connection's endpoint setting and the network.",
-    ErrorKind.THROTTLED: "The platform is throttling calls; try again later.",
-    ErrorKind.NOT_FOUND: "The endpoint answered, but what the connection settings name does not exist there; "
-                         "check them.",
-    ErrorKind.PERMANENT: "The platform refused the call; check the connection settings.",
-}
 
 
 def _probe(connection: Connection) -> dict[str, Any]:
@@ -123,20 +102,10 @@ def _probe(connection: Connection) -> dict[str, Any]:
     started = time.monotonic()
     try:
         client_for(connection).probe()
-    except PlatformError as exc:
-        if exc.kind == ErrorKind.AUTH:
-            hint = AUTH_HINTS[connection.type].format(name=connection.name,
-                                                       workspace=connection.settings.get("workspace", ""))
-        else:
-            hint = OTHER_HINTS.get(exc.kind, OTHER_HINTS[ErrorKind.PERMANENT])
+    except PlatformError as exc:  # a credential that can't get a token is one too (platforms/auth.py)
         log.info("connection test of %s failed: %s", connection.name, exc.code)
         return {"ok": False, "connection": connection.name, "type": connection.type.value,
-                "code": exc.code or exc.kind.value, "message": exc.message, "hint": hint}
-    except Exception as exc:  # a credential that cannot get a token raises its own errors
-        log.warning("connection test of %s could not authenticate: %s", connection.name, type(exc).__name__)
-        return {"ok": False, "connection": connection.name, "type": connection.type.value,
-                "code": "CredentialUnavailable", "message": "No token could be obtained for the connection's identity.",
-                "hint": "Check the identity settings (clientId, tenantId) and that the identity exists."}
+                "code": exc.code or exc.kind.value, "message": exc.message, "hint": hint_for(connection, exc)}
     return {"ok": True, "connection": connection.name, "type": connection.type.value,
             "latencyMs": round((time.monotonic() - started) * 1000)}
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,9 @@ import azure.functions as func
 
 from core.errors import ValidationError
 from core.run_request import RUN_ID, derive_run_id
+from platforms.http import PlatformError
+from platforms.registry import get_connection
+from starters.platform_errors import platform_error_body
 from starters.start import CancelOutcome, RunConflict, cancel_run, start_run, validate_run_request
 
 log = logging.getLogger("runbridge.queue")
@@ -44,9 +48,9 @@ MAX_BODY_BYTES = 64 * 1024
 
 
 class _Rejected(Exception):
-    """The message can never succeed; it goes to the rejected queue with `error`."""
+    """The message can't succeed as it is; it goes to the rejected queue with `error`."""
 
-    def __init__(self, error: ValidationError) -> None:
+    def __init__(self, error: ValidationError | Mapping[str, Any]) -> None:
         super().__init__(str(error))
         self.error = error
 
@@ -78,6 +82,14 @@ async def _start(client: df.DurableOrchestrationClient, body: Any, msg: func.Que
         raise _Rejected(exc) from None
     except ValidationError as exc:
         raise _Rejected(exc) from None
+    except PlatformError as exc:
+        # The platform refused the connection (a credential that gets no token, a missing role, a wrong
+        # key): retrying the message changes nothing until an operator acts, so it is rejected with the
+        # connection test's hint, as the HTTP API answers 502. A transient failure never gets here.
+        connection = get_connection(request.connection)
+        if connection is None:
+            raise _Rejected(ValidationError("connection", "is not a configured connection")) from None
+        raise _Rejected(platform_error_body(connection, exc)) from None
     # StartFailed (the task hub did not take it) propagates: the host retries the message.
     if started.created:
         log.info("queue message %s started run %s", msg.id, started.run_id)
@@ -116,10 +128,11 @@ def _read_body(msg: func.QueueMessage) -> Any:
         raise _Rejected(ValidationError("$", "the message is not valid JSON")) from None
 
 
-def rejection(msg: func.QueueMessage, error: ValidationError) -> str:
+def rejection(msg: func.QueueMessage, error: ValidationError | Mapping[str, Any]) -> str:
     """The rejected-queue message: the error, the original text (cut to fit a queue message), where from."""
     text = (msg.get_body() or b"").decode("utf-8", errors="replace")
-    shape: dict[str, Any] = {**error.to_dict(), "body": text, "messageId": msg.id,
+    body = error.to_dict() if isinstance(error, ValidationError) else dict(error)
+    shape: dict[str, Any] = {**body, "body": text, "messageId": msg.id,
                              "dequeueCount": msg.dequeue_count, "insertedAt": _iso(msg.insertion_time)}
     encoded = json.dumps(shape, ensure_ascii=False)
     if len(encoded.encode("utf-8")) <= MAX_REJECTED_BYTES:

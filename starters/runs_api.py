@@ -25,6 +25,8 @@ from core.status import RunStatus
 from core.timeline import timeline_from_events
 from platforms.http import PlatformError
 from platforms.registry import get_connection
+from starters.instance_ids import StartFailed
+from starters.platform_errors import platform_error_response
 from starters.responses import (
     PayloadTooLarge,
     error_response,
@@ -36,7 +38,6 @@ from starters.responses import (
 from starters.start import (
     CancelOutcome,
     RunConflict,
-    StartFailed,
     TaskHubUnavailable,
     cancel_run,
     find_run,
@@ -73,10 +74,12 @@ async def api_start_run(req: func.HttpRequest, client: df.DurableOrchestrationCl
         return await _dry_run(request)
     try:
         started = await start_run(client, request)
-    except RunConflict:
-        return error_response(409, "Conflict", "runId is already used by a different run request.", "runId")
+    except RunConflict as exc:
+        return error_response(409, "Conflict", f"{exc}.", "runId")
     except ValidationError as exc:
         return validation_response(exc)
+    except PlatformError as exc:
+        return _platform_refused(request, exc)
     except StartFailed:
         return error_response(503, "StartFailed", "The run could not be started; try again.")
     location = {"Location": _run_url(req, started.run_id)}
@@ -92,10 +95,17 @@ async def _dry_run(request: RunRequest) -> func.HttpResponse:
     except ValidationError as exc:
         return validation_response(exc)
     except PlatformError as exc:
-        log.warning("dry run on %s could not read the platform: %s", request.connection, exc.code)
-        return error_response(504 if exc.transient else 502, exc.code,
-                              f"The platform refused or failed: {exc.message}")
+        return _platform_refused(request, exc)
     return json_response(200, preview)
+
+
+def _platform_refused(request: RunRequest, exc: PlatformError) -> func.HttpResponse:
+    """502 naming the connection, with the connection test's hint (504 when the platform may answer later)."""
+    log.warning("run %s: %s refused or failed: %s", request.run_id, request.connection, exc.code)
+    connection = get_connection(request.connection)
+    if connection is None:  # removed from the settings since the request was checked
+        return error_response(400, "InvalidRequest", "connection: is not a configured connection", "connection")
+    return platform_error_response(connection, exc)
 
 
 @bp.route(route="runs/{id}", methods=["GET"])

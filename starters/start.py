@@ -25,6 +25,7 @@ from core.run_request import RUN_ID, RunRequest, parse_run_request
 from core.status import TERMINAL, ErrorCode, RunStatus
 from platforms.http import PlatformError
 from platforms.registry import client_for, connections, get_connection
+from starters.instance_ids import IdTaken, chain_with_step_id, claim, read_instance
 
 log = logging.getLogger("runbridge.start")
 CANCEL_EVENT = "cancel"
@@ -33,14 +34,10 @@ LIVE = ("Pending", "Running", "ContinuedAsNew", "Suspended")
 
 
 class RunConflict(ValidationError):
-    """The runId already names a run started from a different request."""
+    """The runId already names a run started from a different request, or a chain or a chain's step."""
 
-    def __init__(self) -> None:
-        super().__init__("runId", "is already used by a different run request", ErrorCode.CONFLICT)
-
-
-class StartFailed(Exception):
-    """The task hub did not take the start and no run has the id: the caller may try again."""
+    def __init__(self, reason: str = "is already used by a different run request") -> None:
+        super().__init__("runId", reason, ErrorCode.CONFLICT)
 
 
 class TaskHubUnavailable(Exception):
@@ -124,41 +121,39 @@ def stored_request(instance: dict[str, Any]) -> dict[str, Any] | None:
 async def start_run(client: df.DurableOrchestrationClient, request: RunRequest) -> Started:
     """Start the run `request` names (its run_id must be set), or give back the run that has this id.
 
-    Raises RunConflict when the id names a run of a different request, ValidationError when the platform
-    refuses the request (a job that does not exist...), StartFailed when the task hub did not take it.
+    Checks before any run exists: the id is free (or names this very run), it is not a chain's nor one of
+    a chain's steps, and the platform takes the request. Atomic among concurrent starts of one id
+    (starters.instance_ids). Raises RunConflict when the id names a run of a different request, a chain
+    or a chain's step; ValidationError when the platform refuses the request (a job that does not
+    exist...); PlatformError when the platform refuses the connection (its credential, its key);
+    StartFailed when the task hub did not take it.
     """
     run_id = request.run_id
     if not run_id:
         raise ValueError("start_run needs a request with its run id chosen")
-    existing = await find_run(client, run_id, show_input=True)
-    if existing is not None:
-        return _existing(existing, request)
-    await asyncio.to_thread(check_on_platform, request)
     orchestrator = registered_job_types()[request.job_type].orchestrator
     try:
-        await client.start_new(orchestrator, run_id, {"request": request.to_dict()})
-    except Exception:
-        # Another start with this runId won the race: answer as for an existing run.
-        existing = await find_run(client, run_id, show_input=True)
-        if existing is None:
-            log.exception("could not start run %s", run_id)
-            raise StartFailed(run_id) from None
-        return _existing(existing, request)
-    started = await find_run(client, run_id, show_input=True)
-    instance = started or {"instanceId": run_id, "input": {"request": request.to_dict()}, "runtimeStatus": "Pending"}
-    return Started(request, instance, created=True)
-
-
-def _existing(instance: dict[str, Any], request: RunRequest) -> Started:
-    if stored_request(instance) != request.to_dict():
-        raise RunConflict()
-    return Started(request, instance, created=False)
+        if await read_instance(client, run_id) is None:
+            chain = await chain_with_step_id(client, run_id)
+            if chain is not None:
+                raise IdTaken(chain)
+            await asyncio.to_thread(check_on_platform, request)
+        claimed = await claim(client, orchestrator, run_id, {"request": request.to_dict()},
+                              lambda instance: stored_request(instance) == request.to_dict())
+    except IdTaken as exc:
+        if job_type_for_orchestrator(exc.orchestrator) is not None:
+            raise RunConflict() from None
+        raise RunConflict("is already the id of a chain or of one of its steps") from None
+    return Started(request, claimed.instance, created=claimed.created)
 
 
 def check_on_platform(request: RunRequest) -> None:
-    """Check the request against the platform's job metadata; an unreachable platform defers the check.
+    """Check the request against the platform: the job exists and takes these inputs, the credential works.
 
-    When the platform can't be reached now, the run is accepted and its submit checks again.
+    One rule for every platform: what a start can check cheaply it checks before any run exists, so a
+    job that does not exist is a ValidationError and a credential or key the platform refuses is a
+    PlatformError (AUTH): both answered at once, never a run that fails later. Only a platform that can't
+    be reached now (transient) defers the check: the run is accepted and its submit checks again.
     """
     connection = get_connection(request.connection)
     if connection is None:
@@ -166,6 +161,8 @@ def check_on_platform(request: RunRequest) -> None:
     try:
         client_for(connection).check_request(request)
     except PlatformError as exc:
+        if not exc.transient:
+            raise
         log.warning("could not check run %s against %s now (%s); submit will check", request.run_id,
                     request.connection, exc.code)
 

@@ -148,6 +148,11 @@ class AbacusClient:
         """400-worthy problems: no such pipeline, an undeclared variable, a value that does not fit its type."""
         _plan(request, self._cached_pipeline(request.job))
 
+    def describe(self, job: str) -> JobInfo | None:
+        """The pipeline as discovery lists it (variable types, outputs), or None when there is none."""
+        pipeline = self._cached_pipeline(job)
+        return None if pipeline is None else self._job_info(pipeline)
+
     def submit(self, request: RunRequest, run_id: str) -> Submitted:
         """Start one pipeline version for the run, or find the one it already started (module doc)."""
         variables, mappings = _plan(request, self.pipeline(request.job))
@@ -337,7 +342,7 @@ def _plan(request: RunRequest, pipeline: Mapping[str, Any] | None) -> tuple[list
     if pipeline is None:
         raise ValidationError("job", "is not a pipeline of this Abacus organisation", code=ErrorCode.NOT_FOUND)
     variables = declared_variables(pipeline)
-    return variables, build_mappings(request.parameters, variables, request.job)
+    return variables, build_mappings(request.parameters, variables, request.job, request.given_later)
 
 
 def _steps(version: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -152,30 +152,33 @@ def declared_variables(pipeline: Mapping[str, Any]) -> list[Variable]:
     return declared
 
 
-def build_mappings(parameters: Sequence[Parameter], variables: Iterable[Variable], pipeline_id: str
-                   ) -> list[dict[str, Any]]:
+def build_mappings(parameters: Sequence[Parameter], variables: Iterable[Variable], pipeline_id: str,
+                   given_later: Collection[str] = ()) -> list[dict[str, Any]]:
     """runPipeline's `pipelineVariableMappings` from the Input/InputOutput parameters that have a value.
 
     Raises ValidationError at `parameters[i].name` (no such variable), `parameters[i].value` (does not fit
-    the declared type) or `parameters` (a required variable with no default is not given).
+    the declared type) or `parameters` (a required variable with no default is not given). A name in
+    `given_later` (a chain binding, checked before the value exists) counts as given, if it is declared.
     """
     by_name = {variable.name: variable for variable in variables}
     mappings: list[dict[str, Any]] = []
     for index, parameter in enumerate(parameters):
-        if not parameter.direction.sends or parameter.value is None:
+        if not parameter.direction.sends or (parameter.value is None and parameter.name not in given_later):
             continue
         variable = by_name.get(parameter.name)
         if variable is None:
             known = ", ".join(sorted(by_name)) or "none"
             raise ValidationError(f"parameters[{index}].name",
                                   f"is not a variable of pipeline {pipeline_id} (its variables: {known})")
+        if parameter.value is None:  # given later: declared, its value is checked when it is known
+            continue
         try:
             value = convert(variable.variable_type, parameter.value)
         except ValueError as exc:
             raise ValidationError(f"parameters[{index}].value",
                                   f"{exc} (pipeline variable {variable.name} is {variable.variable_type})") from None
         mappings.append({"name": variable.name, "variableType": variable.variable_type, "value": value})
-    given = {mapping["name"] for mapping in mappings}
+    given = {mapping["name"] for mapping in mappings} | set(given_later)
     missing = [v.name for v in by_name.values() if v.must_be_given and v.name not in given]
     if missing:
         raise ValidationError("parameters", f"must give pipeline variable {missing[0]} of pipeline {pipeline_id}: "

@@ -87,6 +87,11 @@ class AzureMLClient:
         job = self.template(request.job)
         _check_against_template(request, job, self.connection.settings["workspace"])
 
+    def describe(self, job: str) -> JobInfo | None:
+        """The template as discovery lists it (inputs, and outputs with their types), or None."""
+        template = self.template(job)
+        return None if template is None else _job_info(template, self)
+
     def submit(self, request: RunRequest, run_id: str) -> Submitted:
         """PUT the clone under a name derived from the run id; find it instead if it already exists.
 
@@ -212,10 +217,12 @@ def _check_against_template(request: RunRequest, job: Mapping[str, Any] | None, 
         raise ValidationError("job", "is not a pipeline job (jobType must be Pipeline)")
     declared = props.get("inputs") or {}
     for index, parameter in enumerate(request.parameters):
-        if not parameter.direction.sends or parameter.value is None:
+        if not parameter.direction.sends or (parameter.value is None and parameter.name not in request.given_later):
             continue
         if parameter.name not in declared:
             raise ValidationError(f"parameters[{index}].name", f"is not an input of template {request.job}")
+        if parameter.value is None:  # given later by a chain binding: its value is checked when it is known
+            continue
         problem = literal_problem(parameter.value)
         if problem:
             raise ValidationError(f"parameters[{index}].value", problem)
@@ -225,8 +232,9 @@ def _job_info(job: Mapping[str, Any], client: AzureMLClient) -> JobInfo:
     props = job.get("properties") or {}
     parameters = [JobParameter(name, Direction.INPUT.value, "string", False, (entry or {}).get("value"))
                   for name, entry in (props.get("inputs") or {}).items()]
-    parameters += [JobParameter(name, Direction.OUTPUT.value, "string")
-                   for name in (props.get("outputs") or {})]
+    # A pipeline's outputs are asset locations (§2.4): the type says which kind (uri_folder, mlflow_model...).
+    parameters += [JobParameter(name, Direction.OUTPUT.value, str((entry or {}).get("jobOutputType") or "uri_folder"))
+                   for name, entry in (props.get("outputs") or {}).items()]
     name = job.get("name", "")
     return JobInfo(name, props.get("displayName"), props.get("description"), parameters, client.monitor_url(name))
 

@@ -164,6 +164,11 @@ class FoundryAgentsClient:
                 raise ValidationError(f"parameters[{thread_index(request)}].value",
                                       "is not a thread of this project", code=ErrorCode.NOT_FOUND) from None
 
+    def describe(self, job: str) -> JobInfo | None:
+        """The agent as discovery lists it (an agent run's parameters), or None when there is none."""
+        agent = self.get_agent(job)
+        return None if agent is None else self._job_info(agent)
+
     def submit(self, request: RunRequest, run_id: str) -> Submitted:
         """Post the message and start the run in one call, or find the run this run id already started.
 

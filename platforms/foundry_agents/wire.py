@@ -88,7 +88,9 @@ def read_run(request: RunRequest) -> AgentRun:
     if USER_MESSAGE not in found:
         raise ValidationError("parameters", f"needs {USER_MESSAGE} (Input): the message sent to the agent")
     index, _, message = found[USER_MESSAGE]
-    if message is None or not message.strip():
+    if message is None and USER_MESSAGE in request.given_later:
+        message = ""  # a chain step's message bound to an earlier output: checked when it is known
+    elif message is None or not message.strip():
         raise ValidationError(f"parameters[{index}].value", "is required: the message sent to the agent")
     thread_id = None
     if THREAD_ID in found:

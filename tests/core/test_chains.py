@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.chains import parse_chain_request, resolve, step_run_id
+from core.chains import binding_problem, parse_chain_request, resolve, step_run_id
 from core.errors import ValidationError
 
 KNOWN = {"ml": "azure_ml", "agents": "foundry_agents"}
@@ -74,3 +74,22 @@ def test_resolve_falls_back_to_raw_outputs_and_leaves_missing_values_unset():
         "parameters"]}["thread_id"] == "t2"
     missing = resolve(step, {"ask": {"outputs": {}}})
     assert "value" not in next(p for p in missing["parameters"] if p["name"] == "thread_id")
+
+
+def test_a_binding_onto_an_output_parameter_is_refused():
+    step = agent("b")
+    step["parameters"][2] = {"name": "response", "direction": "Output", "value": {"from": "a", "output": "response"}}
+    with pytest.raises(ValidationError) as caught:
+        parse([agent("a"), step])
+    assert caught.value.field == "steps[1].parameters[2].value"
+    assert "Input" in caught.value.reason
+
+
+@pytest.mark.parametrize(("output_type", "input_type", "fits"), [
+    ("uri_folder", "INTEGER", False), ("uri_file", "FLOAT", False), ("mlflow_model", "boolean", False),
+    ("INTEGER", "FLOAT", True), ("INTEGER", "BOOLEAN", False), ("JSON", "LIST", False),
+    ("uri_folder", "DATASET_ID", True), ("uri_folder", "string", True), ("string", "INTEGER", True),
+    ("ANY", "JSON", True), ("boolean", "BOOLEAN", True),
+])
+def test_a_binding_is_refused_only_when_no_value_of_the_output_type_can_fit_the_input(output_type, input_type, fits):
+    assert (binding_problem(output_type, input_type) is None) is fits

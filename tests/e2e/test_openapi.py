@@ -171,3 +171,23 @@ def test_a_failed_connection_test_answers_as_documented(stack, monkeypatch):
     monkeypatch.setenv("CONNECTIONS__abacus-bad__apiKey", "not-the-key")
     status, tested = _call(stack, "POST", "/connections/abacus-bad/test", "/connections/{connection}/test")
     assert status == 200 and tested["ok"] is False
+
+
+def test_refusals_of_a_start_answer_as_documented(stack, monkeypatch):
+    monkeypatch.setenv("CONNECTIONS__abacus-bad__type", "abacus")
+    monkeypatch.setenv("CONNECTIONS__abacus-bad__endpoint", stack.sim("abacus"))
+    monkeypatch.setenv("CONNECTIONS__abacus-bad__apiKey", "not-the-key")
+    bad_key = {"jobType": "abacus_pipeline", "connection": "abacus-bad", "job": "simtrain01", "runId": "oa-key",
+               "parameters": [{"name": "epochs", "value": "3", "direction": "Input"}]}
+    status, refused = _call(stack, "POST", "/runs", json=bad_key)
+    assert status == 502 and refused["error"]["code"] == "AuthenticationFailed" and refused["error"]["hint"]
+    step = {k: v for k, v in bad_key.items() if k != "runId"} | {"name": "only"}
+    assert _call(stack, "POST", "/chains", json={"chainId": "oa-key-chain", "steps": [step]})[0] == 502
+    status, _ = _call(stack, "GET", "/connections/abacus-bad/jobs", "/connections/{connection}/jobs")
+    assert status == 502
+    stack.pause_at(timedelta(minutes=8))
+    assert _call(stack, "POST", "/chains", json=_chain("oa-ids"))[0] == 202
+    assert _call(stack, "POST", "/runs", json=train_request("oa-ids"))[0] == 409
+    assert _call(stack, "POST", "/runs", json=train_request("oa-ids-second"))[0] == 409
+    assert _call(stack, "POST", "/runs", json=train_request("oa-taken"))[0] == 202
+    assert _call(stack, "POST", "/chains", json=_chain("oa-taken"))[0] == 409

@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import requests
 
 from core.run_request import derive_run_id
 from starters.queue_starter import REJECTED_QUEUE, RUNS_QUEUE
@@ -144,6 +145,24 @@ def test_a_run_id_taken_by_another_request_is_rejected_as_a_conflict(queue_stack
     assert (rejection["error"]["code"], rejection["error"]["field"]) == ("Conflict", "runId")
     assert queue_stack.wait_run("taken-1")["status"] == "Success"
     assert queue_stack.sim_stats("azure_ml")["remoteJobsCreated"] == 1
+
+
+def test_a_refused_key_and_a_chains_id_are_rejected_with_what_to_fix(stack, monkeypatch):
+    monkeypatch.setenv("CONNECTIONS__abacus-bad__type", "abacus")
+    monkeypatch.setenv("CONNECTIONS__abacus-bad__endpoint", stack.sim("abacus"))
+    monkeypatch.setenv("CONNECTIONS__abacus-bad__apiKey", "wrong-queue-key")
+    send(stack, {"jobType": "abacus_pipeline", "connection": "abacus-bad", "job": "simtrain01", "runId": "q-key",
+                 "parameters": [{"name": "epochs", "value": "3", "direction": "Input"}]})
+    [refused] = eventually(lambda: rejections(stack), what="the rejection")
+    assert refused["error"]["code"] == "AuthenticationFailed" and refused["error"]["connection"] == "abacus-bad"
+    assert "CONNECTIONS__abacus-bad__apiKey" in refused["error"]["hint"] and "wrong-queue-key" not in str(refused)
+    step = {"name": "only", "jobType": "azureml_pipeline", "connection": "azureml-sim", "job": "train-pipeline"}
+    assert requests.post(f"{stack.api}/chains", json={"chainId": "q-chain", "steps": [step]},
+                         timeout=30).status_code == 202
+    send(stack, train_request("q-chain-only"))
+    conflict = eventually(lambda: rejections(stack)[1:], what="the second rejection")[0]
+    assert (conflict["error"]["code"], conflict["error"]["field"]) == ("Conflict", "runId")
+    assert stack.host.get("q-key") is None
 
 
 def test_a_cancel_message_cancels_a_running_run(queue_stack):
