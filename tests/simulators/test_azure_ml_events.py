@@ -147,3 +147,15 @@ def test_bad_fault_options_are_refused(clock):
     with pytest.raises(TypeError, match="unknown azure_ml option"):
         create(clock, evnt_drop=0.1)
 
+
+
+def test_the_command_line_options_subscribe_a_webhook_with_faults(clock):
+    from simulators.__main__ import parse_options
+    from simulators.registry import create_server
+
+    options = parse_options(["event_grid_webhook=http://127.0.0.1:9/hook", "event_drop=0.2", "event_drop_after=1"])
+    server = create_server("azure_ml", clock, **options)
+    publisher = server.platform.publisher
+    assert publisher.webhook == "http://127.0.0.1:9/hook"
+    assert (publisher.faults.drop, publisher.faults.drop_after) == (0.2, 1)
+    assert create_server("azure_ml", clock).platform.publisher is None  # no subscriber: no events, no holds
