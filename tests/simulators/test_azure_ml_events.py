@@ -159,3 +159,27 @@ def test_the_command_line_options_subscribe_a_webhook_with_faults(clock):
     assert publisher.webhook == "http://127.0.0.1:9/hook"
     assert (publisher.faults.drop, publisher.faults.drop_after) == (0.2, 1)
     assert create_server("azure_ml", clock).platform.publisher is None  # no subscriber: no events, no holds
+
+
+def test_a_delayed_event_arrives_late_with_its_own_time_and_a_reordered_one_after_a_later_event(
+        events_ws, subscriber, clock):
+    ws = events_ws(event_delay=1.0, event_delay_seconds=30)
+    created = clock.now()
+    ws.clone("train-pipeline", "runbridge-a4")
+    _run_to(clock, created + timedelta(seconds=25))
+    assert subscriber.statuses("runbridge-a4") == []  # NotStarted (0 s) and Starting (10 s) are held 30 s
+    _run_to(clock, created + timedelta(seconds=45))
+    assert subscriber.statuses("runbridge-a4") == ["NotStarted", "Starting"]
+    assert subscriber.events[0]["eventTime"].startswith(created.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+
+def test_a_reordered_event_goes_out_after_a_later_one(events_ws, subscriber, clock):
+    ws = events_ws(event_reorder=0.5, event_seed=3, event_delay_seconds=600)
+    created = clock.now()
+    ws.clone("train-pipeline", "runbridge-a5")
+    _run_to(clock, created + timedelta(seconds=2000))
+    got = subscriber.statuses("runbridge-a5")
+    lifecycle = ["NotStarted", "Starting", "Queued", "Running", "Finalizing", "Completed"]
+    assert sorted(got) == sorted(lifecycle) and got != lifecycle, got
+    assert ws.stats()["eventsByJob"]["runbridge-a5"]["reordered"] >= 1
