@@ -6,13 +6,15 @@ Everything goes through the public HTTP API exactly as a scheduler would send it
 - two abacus_pipeline runs: one succeeds with its model_id written back, one fails with the step's error;
 - a chain of two foundry_agent runs, the second continuing the first one's thread (its thread_id input is
   bound to the first run's thread_id output), and one agent run cancelled while it works.
-Each run's status changes are printed as they happen, with its monitor link.
+Each run's status changes are printed as they happen, with its monitor link. Last, one agent run through the
+`runbridge` command line (cli/), as a scheduler's command job starts it, with its exit code.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -22,9 +24,9 @@ from typing import Any
 
 import requests
 
-from core.clock import ScaledClock
 from devhost.host import DevHost
 from devhost.http_server import HttpFrontDoor
+from devkit.clock import ScaledClock
 from simulators.embedded import start_simulation
 
 ROOT = Path(__file__).resolve().parent
@@ -116,6 +118,18 @@ def run_chain(api: str, lock: threading.Lock) -> dict[str, Any]:
         time.sleep(0.02)
 
 
+def cli_run(base_url: str) -> int:
+    """One run as a scheduler's command job runs it: `runbridge run ... --wait`; its exit code is the outcome."""
+    argv = ["run", "foundry_agent", "foundry-sim", ECHO_AGENT, "-p", "user_message=Hello from a command job",
+            "--output", "response", "--run-id", "demo-cli", "--wait", "--poll-interval", "0.5",
+            "--max-poll-interval", "1", "--url", base_url]
+    print(f"\n$ runbridge {' '.join(a if ' ' not in a else repr(a) for a in argv)}", flush=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "cli")}
+    done = subprocess.run([sys.executable, "-m", "runbridge_cli", *argv], env=env, timeout=60)
+    print(f"exit code {done.returncode}")
+    return done.returncode
+
+
 def report(run: dict[str, Any]) -> None:
     print(f"\n{run['id']}: {run['status']}  ({run['polls']} polls, remote job {run['remoteRunId']})")
     print(f"  monitor: {run['monitorUrl']}")
@@ -159,6 +173,7 @@ def main() -> int:
                         "demo-agent-cancelled": "Cancelled", "demo-abacus-train": "Success",
                         "demo-abacus-failing": "Failed"}
             ok = all(results[k]["status"] == v for k, v in expected.items()) and chain["status"] == "Success"
+            ok = cli_run(front.base_url) == 0 and ok
             stats = requests.get(f"{simulation.servers['azure_ml'].url}/_sim/stats", timeout=10).json()
             print(f"\nAzure ML simulator: {stats['remoteJobsCreated']} jobs created, "
                   f"{stats['runningNow']} still running")

@@ -1,105 +1,101 @@
-"""Thin activities for every job type: resolve the connection, call one client verb, return plain data.
+"""Thin activities for every job type: resolve the connection, call one client verb, return a protocol result.
 
-They never branch on a run's status; they only turn a platform error into data the poll loop reads
-(transient or not, with the platform's Retry-After), so an orchestrator never sees an exception type it
-must know and waits out a transient failure on a durable timer before calling again.
+They never branch on a run's status. Every failure is answered, never raised (activities/guard.py), so an
+orchestrator never sees an exception type it must know and waits out a transient failure on a durable
+timer before calling again. A submitted run stays bound to where its remote job lives: the connection's
+coordinates captured at submit travel in every later call; its identity and keys are resolved by name now.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import azure.durable_functions as df
 
-from core.errors import ValidationError
+from core.protocol import (
+    CANCEL_RUN,
+    POLL_RUN,
+    READ_OUTPUTS,
+    SUBMIT_RUN,
+    ActivityCall,
+    CancelSent,
+    OutputsRead,
+    Polled,
+    RunError,
+    Submitted,
+)
 from core.run_request import RunRequest
-from core.status import ErrorCode
+from core.status import RunStatus
 from platforms.base import PlatformClient
-from platforms.http import ErrorKind, PlatformError
+from platforms.http import PlatformError
 from platforms.registry import client_for, get_connection
 
-log = logging.getLogger("runbridge.activities")
+from .guard import ConnectionNotConfigured, guarded, platform_code
+
 bp = df.Blueprint()
 
 
-def _client(request: RunRequest) -> PlatformClient:
+def _client(call: ActivityCall, request: RunRequest) -> tuple[PlatformClient, dict[str, str]]:
+    """The client for the run's connection, at the run's coordinates once it has them; and those coordinates."""
     connection = get_connection(request.connection)
     if connection is None:
-        raise ValidationError("connection", "is no longer configured on this app")
-    return client_for(connection)
+        raise ConnectionNotConfigured(request.connection)
+    if call.coordinates:
+        connection = connection.at(call.coordinates)
+    return client_for(connection), connection.coordinates()
+
+
+@bp.activity_trigger(input_name="payload", activity=SUBMIT_RUN)
+@guarded(SUBMIT_RUN)
+def submit_run(payload: dict[str, Any]) -> Submitted:
+    """Create the remote job (or find the one this run made before): remoteRunId, monitor link, coordinates."""
+    call = ActivityCall.from_dict(payload)
+    request = RunRequest.from_dict(call.request).with_created_at(call.created_at)
+    client, coordinates = _client(call, request)
+    made = client.submit(request, request.run_id or "")
+    return Submitted(made.remote_run_id, made.monitor_url, made.remote_status, dict(made.outputs), coordinates,
+                     _events_wired(request))
 
 
 def _events_wired(request: RunRequest) -> bool:
+    """The connection's status events are wired (events=eventgrid): the run races their wake-ups (poll_loop.py)."""
     connection = get_connection(request.connection)
     return connection is not None and connection.settings.get("events") == "eventgrid"
 
 
-def _error(code: str, message: str) -> dict[str, Any]:
-    return {"code": code, "message": message}
-
-
-def _platform_code(exc: PlatformError) -> str:
-    if exc.kind == ErrorKind.NOT_FOUND:
-        return ErrorCode.NOT_FOUND.value
-    return ErrorCode.PLATFORM_REJECTED.value
-
-
-@bp.activity_trigger(input_name="payload", activity="submit_run")
-def submit_run(payload: dict[str, Any]) -> dict[str, Any]:
-    """Create the remote job (or find the one this run made before): remoteRunId and monitor link."""
-    request = RunRequest.from_dict(payload["request"]).with_created_at(payload.get("createdAt"))
+@bp.activity_trigger(input_name="payload", activity=POLL_RUN)
+@guarded(POLL_RUN)
+def poll_run(payload: dict[str, Any]) -> Polled:
+    """One look at the remote run. A platform's refusal is an answer (Failed); a transient failure is data."""
+    call = ActivityCall.from_dict(payload)
+    client, _ = _client(call, RunRequest.from_dict(call.request))
     try:
-        submitted = _client(request).submit(request, request.run_id or "")
-    except ValidationError as exc:
-        return {"ok": False, "error": _error("InvalidParameter", str(exc))}
-    except PlatformError as exc:
-        return _failure(exc)
-    return {"ok": True, "remoteRunId": submitted.remote_run_id, "monitorUrl": submitted.monitor_url,
-            "remoteStatus": submitted.remote_status, "outputs": dict(submitted.outputs),
-            # the connection's status events are wired: the run races their wake-ups (poll_loop.py)
-            "events": _events_wired(request)}
-
-
-@bp.activity_trigger(input_name="payload", activity="poll_run")
-def poll_run(payload: dict[str, Any]) -> dict[str, Any]:
-    """One look at the remote run; a transient failure is reported as data, not raised."""
-    request = RunRequest.from_dict(payload["request"])
-    try:
-        state = _client(request).get_state(payload["remoteRunId"])
+        state = client.get_state(call.remote_run_id or "")
     except PlatformError as exc:
         if exc.transient:
-            return {"transient": True, "retryAfter": exc.retry_after, "error": str(exc)}
-        return {"status": "Failed", "remoteStatus": None, "errorCode": _platform_code(exc), "error": str(exc)}
-    return {"status": state.status.value, "remoteStatus": state.remote_status, "startedAt": state.started_at,
-            "endedAt": state.ended_at, "error": state.error,
-            "errorCode": state.error_code.value if state.error_code else None}
+            raise
+        return Polled(RunStatus.FAILED, None, error=RunError.of(platform_code(exc), str(exc)))
+    error = RunError.from_value(state.error, state.error_code.value if state.error_code else None)
+    if error is None and state.error_code is not None:
+        error = RunError.of(state.error_code, "")
+    return Polled(state.status, state.remote_status, state.started_at, state.ended_at, error)
 
 
-@bp.activity_trigger(input_name="payload", activity="cancel_run")
-def cancel_run(payload: dict[str, Any]) -> dict[str, Any]:
+@bp.activity_trigger(input_name="payload", activity=CANCEL_RUN)
+@guarded(CANCEL_RUN)
+def cancel_run(payload: dict[str, Any]) -> CancelSent:
     """Ask the platform to stop the run; the loop polls until it confirms."""
-    request = RunRequest.from_dict(payload["request"])
-    try:
-        _client(request).cancel(payload["remoteRunId"])
-    except PlatformError as exc:
-        return {"ok": False, "transient": exc.transient, "error": str(exc)}
-    return {"ok": True}
+    call = ActivityCall.from_dict(payload)
+    client, _ = _client(call, RunRequest.from_dict(call.request))
+    client.cancel(call.remote_run_id or "")
+    return CancelSent()
 
 
-@bp.activity_trigger(input_name="payload", activity="read_outputs")
-def read_outputs(payload: dict[str, Any]) -> dict[str, Any]:
+@bp.activity_trigger(input_name="payload", activity=READ_OUTPUTS)
+@guarded(READ_OUTPUTS)
+def read_outputs(payload: dict[str, Any]) -> OutputsRead:
     """The run's outputs by name; a failure to read them is reported, the run's status stands."""
-    request = RunRequest.from_dict(payload["request"])
-    try:
-        outputs = _client(request).outputs(payload["remoteRunId"], request)
-    except PlatformError as exc:
-        return _failure(exc)
-    return {"ok": True, "outputs": dict(outputs)}
-
-
-def _failure(exc: PlatformError) -> dict[str, Any]:
-    """A failed call as data: transient and busy ones carry the platform's Retry-After for the orchestrator's
-    wait (busy: the platform must finish other work first, and the run asked to wait for it)."""
-    return {"ok": False, "transient": exc.transient, "busy": exc.kind == ErrorKind.BUSY,
-            "retryAfter": exc.retry_after, "error": _error(_platform_code(exc), str(exc))}
+    call = ActivityCall.from_dict(payload)
+    request = RunRequest.from_dict(call.request)
+    client, _ = _client(call, request)
+    return OutputsRead(dict(client.outputs(call.remote_run_id or "", request)))

@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from verdict import verdict  # noqa: E402
 
-from core.clock import VirtualClock  # noqa: E402
 from devhost.host import DevHost  # noqa: E402
+from devkit.clock import VirtualClock  # noqa: E402
 
 APP = Path(__file__).resolve().parent / "monitor_app"
 

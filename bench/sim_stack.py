@@ -19,10 +19,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.clock import VirtualClock  # noqa: E402
 from core.run_request import RunRequest  # noqa: E402
 from devhost.host import DevHost  # noqa: E402
 from devhost.http_server import HttpFrontDoor  # noqa: E402
+from devkit.clock import VirtualClock  # noqa: E402
 from platforms import registry  # noqa: E402
 from simulators.embedded import start_simulation  # noqa: E402
 

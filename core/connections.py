@@ -48,6 +48,18 @@ SETTINGS_PREFIX = "CONNECTIONS"
 _SECRET_WORDS = re.compile(r"key|secret|token|password|passwd|pwd|credential|connectionstring", re.IGNORECASE)
 
 
+# Settings that choose who signs in: resolved by connection name at call time, like keys, never captured.
+IDENTITY_SETTINGS = frozenset({"tenantId", "clientId"})
+
+
+# Settings about how runbridge watches a platform, not where its jobs live: never a run's coordinates.
+WATCH_SETTINGS = frozenset({"events"})
+
+
+def _is_coordinate(key: str) -> bool:
+    return not is_secret_setting(key) and key not in IDENTITY_SETTINGS and key not in WATCH_SETTINGS
+
+
 def is_secret_setting(key: str) -> bool:
     """True for settings whose value must never be shown: apiKey and anything named like a secret."""
     return _SECRET_WORDS.search(key) is not None
@@ -71,6 +83,17 @@ class Connection:
     def serves(self, job_type: str) -> bool:
         """True when this connection's platform runs `job_type`."""
         return CONNECTION_TYPE_FOR_JOB_TYPE.get(job_type) is self.type
+
+    def coordinates(self) -> dict[str, str]:
+        """Where this connection's platform keeps its jobs: the non-secret settings other than the identity
+        (endpoint, subscription, resource group, workspace, project...). A run captures them at submit."""
+        return {k: v for k, v in self.settings.items() if _is_coordinate(k)}
+
+    def at(self, coordinates: Mapping[str, str]) -> Connection:
+        """This connection (its identity and keys, as configured now) pointed at `coordinates`, so a run stays
+        bound to where its remote job lives whatever the settings say today. Only coordinates are taken."""
+        moved = {k: v for k, v in coordinates.items() if _is_coordinate(k) and isinstance(v, str)}
+        return Connection(self.name, self.type, {**self.settings, **moved})
 
     def public_view(self) -> dict[str, object]:
         """Name, type and the non-secret settings: what an API or a log may show."""

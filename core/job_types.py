@@ -1,7 +1,8 @@
-"""The job types this app runs; each registers itself when its orchestrator module is imported.
+"""The job types this app runs, from the one static table core.connections.CONNECTION_TYPE_FOR_JOB_TYPE.
 
-The starters accept a request only for a registered job type, so a job type that is known in principle
-(core.connections.JOB_TYPES) but not yet built is refused with a 400, not started and left to fail.
+A job type's orchestrator is the function of the same name in `orchestrators/<job type>.py`, its platform
+client `platforms/<connection type>/client.py`: nothing registers itself at import time, so a starter
+knows every job type whichever modules were imported first (docs/adding-a-platform.md).
 """
 
 from __future__ import annotations
@@ -22,23 +23,24 @@ class JobType:
     def connection_type(self) -> ConnectionType:
         return CONNECTION_TYPE_FOR_JOB_TYPE[self.name]
 
+    @property
+    def orchestrator_module(self) -> str:
+        """The module that defines the orchestrator (and its blueprint `bp`)."""
+        return f"orchestrators.{self.orchestrator}"
 
-_REGISTERED: dict[str, JobType] = {}
+
+_JOB_TYPES: dict[str, JobType] = {name: JobType(name, name) for name in CONNECTION_TYPE_FOR_JOB_TYPE}
 
 
-def register_job_type(name: str, orchestrator: str) -> JobType:
-    """Register a job type (idempotent); its name must be one core.connections knows."""
-    if name not in CONNECTION_TYPE_FOR_JOB_TYPE:
-        raise ValueError(f"unknown job type {name!r}: add it to CONNECTION_TYPE_FOR_JOB_TYPE first")
-    job_type = JobType(name, orchestrator)
-    _REGISTERED[name] = job_type
-    return job_type
+def job_type(name: str) -> JobType:
+    """The job type called `name` (KeyError for a name the table does not have)."""
+    return _JOB_TYPES[name]
 
 
 def registered_job_types() -> dict[str, JobType]:
-    """Every registered job type by name."""
-    return dict(_REGISTERED)
+    """Every job type by name."""
+    return dict(_JOB_TYPES)
 
 
 def job_type_for_orchestrator(orchestrator: str) -> JobType | None:
-    return next((j for j in _REGISTERED.values() if j.orchestrator == orchestrator), None)
+    return next((j for j in _JOB_TYPES.values() if j.orchestrator == orchestrator), None)

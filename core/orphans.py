@@ -4,21 +4,21 @@ A run's orchestration cancels its remote job on every path it controls (cancel e
 status). Two paths are outside it: an operator terminating the instance on the task hub, and the
 orchestration itself failing inside runbridge (a bug). Either way the Durable instance ends while the
 last run record it published still shows a live remote job, which would then run (and bill) unwatched.
-peers.md §5.2 asks that these paths cancel too; the orphan sweeper (starters/orphan_sweeper.py) does so
+peers.md §5.2 asks that these paths cancel too; the orphan sweeper (maintenance/orphan_sweeper.py) does so
 for the instances this module picks out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.payloads import decode_json_text
+from core.protocol import STOPPED_RUNTIMES, RunInput
 from core.status import TERMINAL
 
-# Durable runtime statuses of an instance that stopped without its orchestrator deciding how the run ends.
-STOPPED_RUNTIMES = ("Terminated", "Failed")
+__all__ = ["STOPPED_RUNTIMES", "Orphan", "orphan_of"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class Orphan:
     request: dict[str, Any]
     remote_run_id: str
     stopped_at: str | None  # the instance's lastUpdatedTime: when it was terminated or failed
+    coordinates: dict[str, str] = field(default_factory=dict)  # where the job lives (captured at submit)
 
 
 def orphan_of(instance: Mapping[str, Any]) -> Orphan | None:
@@ -45,8 +46,10 @@ def orphan_of(instance: Mapping[str, Any]) -> Orphan | None:
         return None
     if record.get("status") in {status.value for status in TERMINAL}:
         return None
-    started = decode_json_text(instance.get("input"))
-    request = started.get("request") if isinstance(started, dict) else None
-    if not isinstance(request, dict):
+    try:
+        request = dict(RunInput.from_dict(instance.get("input")).request)
+    except ValueError:
         return None
-    return Orphan(str(instance.get("instanceId")), request, record["remoteRunId"], instance.get("lastUpdatedTime"))
+    coordinates = record.get("remoteLocation") if isinstance(record.get("remoteLocation"), dict) else {}
+    return Orphan(str(instance.get("instanceId")), request, record["remoteRunId"], instance.get("lastUpdatedTime"),
+                  dict(coordinates))

@@ -15,10 +15,10 @@ The loop, as the orchestrator runs it:
 4. `ContinueAsNew(s)`: `continue_as_new` with the state; the new execution starts with `Wait(s)`;
 5. `Finish(status, error_code)`: read outputs, return the run status;
 6. a cancel event: `request_cancel(...)`, then carry out its decision;
-7. a wake-up event (WAKE_EVENT: the platform said the job changed, Azure ML via Event Grid): `woken(state)`,
-   then poll at once. The event is only a hint; the poll decides. Once a run has been woken, its platform's
-   events are known to arrive, so between polls the wait is the policy's `safety_net` (see `_base_wait`):
-   polling is then what catches a lost event, not what notices the end.
+7. a wake-up event (core.protocol.WAKE_EVENT: the platform said the job changed, Azure ML via Event Grid):
+   `woken(state)`, then poll at once. The event is only a hint; the poll decides. Once a run has been woken,
+   its platform's events are known to arrive, so between polls the wait is the policy's `safety_net` (see
+   `_base_wait`): polling is then what catches a lost event, not what notices the end.
 
 Deadlines are absolute ISO times, fixed once and carried in the state through continue-as-new: the start
 deadline at submit (startTimeout), the run deadline at the first Running (timeout). A run that never ran
@@ -40,7 +40,6 @@ from core.status import ErrorCode, RunStatus, is_terminal
 UTC = timezone.utc
 MIN_WAIT = 1.0  # seconds; no timer shorter than this
 MAX_SAFETY_NET = 3600.0  # seconds; a run with events is still polled at least hourly
-WAKE_EVENT = "wake"  # the external event that makes a run poll now (starters/azureml_events.py raises it)
 
 
 @dataclass(frozen=True)
@@ -68,6 +67,9 @@ class PollPolicy:
     # often per doubling of its age as a short one, and the lag to notice its end stays this fraction.
     elapsed_fraction: float | None = None
     max_elapsed_interval: float = 3600.0  # the ceiling of the age-scaled cap
+    # Time a run may go on without its connection (settings renamed in a redeploy, a slot swap) before it
+    # ends Failed with ConnectionNotConfigured; meanwhile it shows Unknown, and a fixed setting brings it back.
+    connection_budget: float = 1800.0
     # Once a run was woken by a platform event, the wait between polls is this (events say when the job
     # changes; polling is the safety net for a lost one). None: events never relax polling.
     safety_net: float | None = None
@@ -77,7 +79,8 @@ class PollPolicy:
             raise ValueError(f"need {MIN_WAIT} <= first_interval <= max_interval")
         if not (self.growth >= 1 and 0 <= self.jitter < 1):
             raise ValueError("need growth >= 1 and 0 <= jitter < 1")
-        if min(self.transient_budget, self.unknown_budget, self.cancel_budget, self.retry_after_cap) < 0:
+        if min(self.transient_budget, self.unknown_budget, self.cancel_budget, self.retry_after_cap,
+               self.connection_budget) < 0:
             raise ValueError("budgets and caps must not be negative")
         if self.polls_per_execution < 1:
             raise ValueError("polls_per_execution must be at least 1")
@@ -126,6 +129,7 @@ class PollState:
     run_deadline: str | None = None  # ISO time, fixed at the first Running (see _run_deadline)
     cancel_reason: ErrorCode | None = None  # set once a cancel was decided
     cancel_deadline: str | None = None  # ISO time the cancel must be confirmed by
+    unreachable_since: str | None = None  # ISO time the run's connection went missing (None: it is there)
     wakeups: int = 0  # wake-up events received, all executions: > 0 means the platform's events arrive
 
     @classmethod
@@ -185,7 +189,12 @@ class TransientError:
     retry_after: float | None = None
 
 
-Observation = StatusObservation | TransientError
+@dataclass(frozen=True)
+class ConnectionMissing:
+    """A poll that could not be made: the run's connection is not configured on this app (any more)."""
+
+
+Observation = StatusObservation | TransientError | ConnectionMissing
 
 
 @dataclass(frozen=True)
@@ -231,6 +240,9 @@ def next_poll(
     """Decide what follows a poll, from the policy, the state, what the poll saw and the time."""
     now = _utc(now)
     state = replace(state, polls=state.polls + 1)
+    if isinstance(observation, ConnectionMissing):
+        return _unreachable(policy, state, now, jitter_seed)
+    state = replace(state, unreachable_since=None)
     if isinstance(observation, TransientError):
         state = replace(state, transient_errors=state.transient_errors + 1)
         if state.transient_errors > policy.transient_budget:
@@ -263,6 +275,16 @@ def next_poll(
     return _wait(policy, state, now, jitter_seed, retry_after)
 
 
+def _unreachable(policy: PollPolicy, state: PollState, now: datetime, seed: str) -> Decision:
+    """No connection to poll (or cancel) with: Unknown, waiting for the setting to come back, under the
+    connection budget; deadlines wait too, since nothing can be cancelled without the connection."""
+    since = state.unreachable_since or _iso(now)
+    state = replace(state, status=RunStatus.UNKNOWN, unreachable_since=since)
+    if now >= _parse(since) + timedelta(seconds=policy.connection_budget):
+        return Finish(RunStatus.FAILED, ErrorCode.CONNECTION_NOT_CONFIGURED, state)
+    return _wait(policy, state, now, seed, None)
+
+
 def request_cancel(
     policy: PollPolicy, state: PollState, now: datetime, reason: ErrorCode = ErrorCode.CANCELLED
 ) -> Cancel | Wait:
@@ -279,9 +301,9 @@ def woken(state: PollState) -> PollState:
 
 def relaxed(policy: PollPolicy, state: PollState) -> bool:
     """Whether the safety-net interval applies: events arrive for this run, and nothing needs a closer look
-    (no cancel under way, no transient error being retried)."""
+    (no cancel under way, no transient error being retried, the connection is there)."""
     return (policy.safety_net is not None and state.wakeups > 0 and state.cancel_reason is None
-            and state.transient_errors == 0)
+            and state.transient_errors == 0 and state.unreachable_since is None)
 
 
 def _base_wait(policy: PollPolicy, state: PollState, running_for: float) -> float:
@@ -338,6 +360,8 @@ def _wait(
 
 
 def _next_deadline(policy: PollPolicy, state: PollState) -> datetime:
+    if state.unreachable_since is not None:
+        return _parse(state.unreachable_since) + timedelta(seconds=policy.connection_budget)
     if state.cancel_deadline is not None:
         return _parse(state.cancel_deadline)
     deadline = _parse(state.run_deadline or state.start_deadline)

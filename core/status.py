@@ -75,6 +75,12 @@ class ErrorCode(str, Enum):
     PLATFORM_REJECTED = "PlatformRejected"  # the platform refused a call for good (auth, bad body)
     INVALID_REQUEST = "InvalidRequest"  # the caller's request is malformed; answered 4xx, nothing started
     CONFLICT = "Conflict"  # the runId is already used by a different request
+    INVALID_PARAMETER = "InvalidParameter"  # the platform-side check of a parameter failed at submit
+    # The run's connection is no longer configured on this app (renamed in a redeploy, a slot swap): the run
+    # shows Unknown under its own budget, so a fixed setting brings it back; then it ends Failed with this.
+    CONNECTION_NOT_CONFIGURED = "ConnectionNotConfigured"
+    INTERNAL_ERROR = "InternalError"  # runbridge itself failed (a bug); the host log has the details
+    TERMINATED = "Terminated"  # the run's orchestration was terminated on the Durable task hub
 
     def __str__(self) -> str:
         return self.value

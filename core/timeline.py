@@ -3,8 +3,8 @@
 The history API lists raw Durable events (timers, task completions...). The dashboard draws this
 instead: the start (or the continue-as-new that began this execution), the submit, each poll with the
 remote status it saw, a cancel asked and sent, the outputs read, and the end. It reads only the event
-shapes of `GET /api/runs/{id}/history`, so it holds no Durable or platform knowledge beyond the names of
-this app's activities and its cancel event.
+shapes of `GET /api/runs/{id}/history`; what the activities answered and what a continued execution carried
+it reads through the run protocol (core/protocol.py), the only place that knows their names and shapes.
 """
 
 from __future__ import annotations
@@ -14,8 +14,19 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from core.payloads import decode_json_text as decode
-
-CANCEL_EVENT = "cancel"
+from core.protocol import (
+    CANCEL_EVENT,
+    CANCEL_RUN,
+    POLL_RUN,
+    READ_OUTPUTS,
+    SUBMIT_RUN,
+    ActivityError,
+    OutputsRead,
+    Polled,
+    RunInput,
+    Submitted,
+    read_result,
+)
 
 
 def timeline_from_events(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -31,9 +42,9 @@ def timeline_from_events(events: Iterable[Mapping[str, Any]]) -> list[dict[str, 
     points: list[dict[str, Any]] = []
     for event in events:
         if event.get("type") == "ExecutionStarted":
-            data = decode(event.get("input"))
-            if isinstance(data, dict) and (data.get("poll") is not None or data.get("waiting")):
-                points.extend(_carried_over(data, event.get("time")))
+            started = _run_input(event.get("input"))
+            if started is not None and started.continued:
+                points.extend(_carried_over(started, event.get("time")))
                 continue
         point = _point(event)
         if point is not None:
@@ -41,16 +52,22 @@ def timeline_from_events(events: Iterable[Mapping[str, Any]]) -> list[dict[str, 
     return points
 
 
-def _carried_over(data: dict[str, Any], time: Any) -> list[dict[str, Any]]:
+def _run_input(raw: Any) -> RunInput | None:
+    try:
+        return RunInput.from_dict(raw)
+    except ValueError:  # not a run's input (a chain's)
+        return None
+
+
+def _carried_over(data: RunInput, time: Any) -> list[dict[str, Any]]:
     """The moments of earlier executions, whose events continue-as-new discarded (durable-functions.md §1.6:
     a new execution starts with a fresh history): the ones the poll loop carried over in its input (the
     last of them is the continue-as-new itself), or, from a loop that carried none, what the run record
     remembers."""
-    run = data.get("run") if isinstance(data.get("run"), dict) else {}
+    run = dict(data.run or {})
     points = [{"time": run.get("createdAt"), "kind": "started", "label": "run accepted"}]
-    moments = data.get("moments")
-    if isinstance(moments, list) and moments:
-        points += [point for point in (_moment(m, run) for m in moments if isinstance(m, dict)) if point]
+    if data.moments:
+        points += [point for point in (_moment(dict(m), run) for m in data.moments) if point]
         return [p for p in points if p["time"]]
     if run.get("startedAt"):
         points.append({"time": run["startedAt"], "kind": "remote_started", "label": "remote job started running"})
@@ -84,8 +101,8 @@ def _point(event: Mapping[str, Any]) -> dict[str, Any] | None:
         return {"kind": "cancel_requested", "label": "cancel requested"}
     if kind == "TaskCompleted":
         reader = _TASKS.get(str(name))
-        result = decode(event.get("result"))
-        return reader(result if isinstance(result, dict) else {}) if reader else None
+        result = read_result(str(name), event.get("result"))
+        return reader(result) if reader and result is not None else None
     if kind in ("TaskFailed", "SubOrchestrationInstanceFailed"):
         return {"kind": "failed", "label": f"{name or 'task'} failed: {_text(event.get('reason'))}"}
     if kind == "ExecutionCompleted":
@@ -99,38 +116,36 @@ def _continued(seen: dict[str, Any]) -> dict[str, Any]:
             "status": seen.get("status"), "remoteStatus": seen.get("remoteStatus"), "polls": polls}
 
 
-def _submitted(result: dict[str, Any]) -> dict[str, Any]:
-    if result.get("ok"):
-        return {"kind": "submitted", "label": f"submitted {result.get('remoteRunId') or ''}".strip(),
-                "remoteStatus": result.get("remoteStatus")}
-    error = result.get("error") if isinstance(result.get("error"), dict) else {}
-    if result.get("busy"):
-        return {"kind": "submit_wait", "label": f"platform busy, waiting: {_text(error.get('message'))}"}
-    kind = "submit_retry" if result.get("transient") else "submit_failed"
-    verb = "submit failed, will retry" if result.get("transient") else "submit failed"
-    return {"kind": kind, "label": f"{verb}: {_text(error.get('message'))}"}
+def _submitted(result: Submitted | ActivityError) -> dict[str, Any]:
+    if isinstance(result, Submitted):
+        return {"kind": "submitted", "label": f"submitted {result.remote_run_id}".strip(),
+                "remoteStatus": result.remote_status}
+    if result.busy:
+        return {"kind": "submit_wait", "label": f"platform busy, waiting: {_text(result.error.message)}"}
+    kind = "submit_retry" if result.transient else "submit_failed"
+    verb = "submit failed, will retry" if result.transient else "submit failed"
+    return {"kind": kind, "label": f"{verb}: {_text(result.error.message)}"}
 
 
-def _polled(result: dict[str, Any]) -> dict[str, Any]:
-    if result.get("transient"):
-        return {"kind": "poll_error", "label": f"poll failed, will retry: {_text(result.get('error'))}"}
-    remote = result.get("remoteStatus")
-    return {"kind": "poll", "label": f"{result.get('status')} ({remote})" if remote else str(result.get("status")),
-            "status": result.get("status"), "remoteStatus": remote}
+def _polled(result: Polled | ActivityError) -> dict[str, Any]:
+    if isinstance(result, ActivityError):
+        return {"kind": "poll_error", "label": f"poll failed, will retry: {_text(result.error.message)}"}
+    status, remote = result.status.value, result.remote_status
+    return {"kind": "poll", "label": f"{status} ({remote})" if remote else status, "status": status,
+            "remoteStatus": remote}
 
 
-def _cancel_sent(result: dict[str, Any]) -> dict[str, Any]:
-    if result.get("ok"):
-        return {"kind": "cancel_sent", "label": "cancel sent to the platform"}
-    return {"kind": "cancel_failed", "label": f"cancel call failed: {_text(result.get('error'))}"}
+def _cancel_sent(result: Any) -> dict[str, Any]:
+    if isinstance(result, ActivityError):
+        return {"kind": "cancel_failed", "label": f"cancel call failed: {_text(result.error.message)}"}
+    return {"kind": "cancel_sent", "label": "cancel sent to the platform"}
 
 
-def _outputs(result: dict[str, Any]) -> dict[str, Any]:
-    if result.get("ok"):
-        names = sorted((result.get("outputs") or {}).keys())
-        return {"kind": "outputs", "label": "outputs read: " + (", ".join(names) or "none")}
-    error = result.get("error") if isinstance(result.get("error"), dict) else {}
-    return {"kind": "poll_error", "label": f"reading outputs failed: {_text(error.get('message'))}"}
+def _outputs(result: OutputsRead | ActivityError) -> dict[str, Any]:
+    if isinstance(result, ActivityError):
+        return {"kind": "poll_error", "label": f"reading outputs failed: {_text(result.error.message)}"}
+    names = sorted(result.outputs.keys())
+    return {"kind": "outputs", "label": "outputs read: " + (", ".join(names) or "none")}
 
 
 def _ended(record: Any) -> dict[str, Any]:
@@ -143,7 +158,7 @@ def _ended(record: Any) -> dict[str, Any]:
             "remoteStatus": record.get("remoteStatus") if isinstance(record, dict) else None}
 
 
-_TASKS = {"submit_run": _submitted, "poll_run": _polled, "cancel_run": _cancel_sent, "read_outputs": _outputs}
+_TASKS = {SUBMIT_RUN: _submitted, POLL_RUN: _polled, CANCEL_RUN: _cancel_sent, READ_OUTPUTS: _outputs}
 
 
 def _text(value: Any, limit: int = 200) -> str:

@@ -11,7 +11,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from core.clock import make_clock
+from devkit.clock import make_clock
 
 from .app_loader import AppLoadError
 from .azurite import SERVICES, Azurite, AzuriteError, azurite_unavailable, free_well_known_ports

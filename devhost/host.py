@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core.clock import Clock, RealClock, VirtualClock
+from devkit.clock import Clock, RealClock, VirtualClock
 
 from . import invoke, sdk_speedups
 from .app_loader import FunctionInfo, LoadedApp, load_app
@@ -361,6 +361,11 @@ class DevHost:
                                                FireAt=event(EventType.TimerFired, fire_at)["Timestamp"]), fire_at)
             for seq, fire_at in outcome.timers]
         status, output, new_execution, new_input = outcome.runtime_status, outcome.output, None, None
+        custom_status = outcome.custom_status
+        if custom_status is None and not past:
+            # A new execution that has set no status yet shows the one the last execution left, as DTFx
+            # carries it over continue-as-new (TaskOrchestrationDispatcher: `Status ?? carryOverStatus`).
+            custom_status = inst.custom_status
         next_state = outcome.state
         if status == "ContinuedAsNew":
             new_execution = _new_execution_id()
@@ -374,7 +379,7 @@ class DevHost:
         if new_execution is not None:
             self.crash_points.reach("continue_as_new:before_commit", inst.id)
         work_ids = self.store.commit_episode(
-            inst, [m[0] for m in current], outcome.events, status=status, custom_status=outcome.custom_status,
+            inst, [m[0] for m in current], outcome.events, status=status, custom_status=custom_status,
             output=output, state=next_state, now=now, new_execution_id=new_execution, new_input=new_input,
             messages=messages_out,
             cancelled_timers=outcome.cancelled_timers, work=outcome.activities,

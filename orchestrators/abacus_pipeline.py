@@ -2,12 +2,12 @@
 
 import azure.durable_functions as df
 
-from core.job_types import register_job_type
+from core.job_types import job_type
 from core.poll_policy import PollPolicy
 
 from .poll_loop import run_job
 
-JOB_TYPE = register_job_type("abacus_pipeline", orchestrator="abacus_pipeline")
+JOB_TYPE = job_type("abacus_pipeline")
 # Pipelines run minutes to hours (a step may run 300 minutes by default, abacus-pipelines.md §2). The SDK
 # polls from 2 s up to 15 s (§3, client 4); here each poll is a durable timer, an activity and a
 # describePipelineVersion that carries every step version, so: 5 s, growing to 30 s. An unmapped status

@@ -2,12 +2,12 @@
 
 import azure.durable_functions as df
 
-from core.job_types import register_job_type
+from core.job_types import job_type
 from core.poll_policy import PollPolicy
 
 from .poll_loop import run_job
 
-JOB_TYPE = register_job_type("azureml_pipeline", orchestrator="azureml_pipeline")
+JOB_TYPE = job_type("azureml_pipeline")
 # Pipelines run for minutes to days and each poll is one ARM read: start at 5 s, double to one minute, then
 # let the cap follow 5% of the time the job has been running, up to an hour. The run notices the job's end
 # within max(1 min, 5% of its running time): ~64 polls for 2 h, ~117 for 24 h (bench/platform_load.py).

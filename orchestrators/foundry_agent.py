@@ -2,12 +2,12 @@
 
 import azure.durable_functions as df
 
-from core.job_types import register_job_type
+from core.job_types import job_type
 from core.poll_policy import PollPolicy
 
 from .poll_loop import run_job
 
-JOB_TYPE = register_job_type("foundry_agent", orchestrator="foundry_agent")
+JOB_TYPE = job_type("foundry_agent")
 # Agent runs take seconds to minutes and expire ten minutes after creation (foundry-agents.md §3): poll
 # at 1 s, growing to 5 s (client 5: "1 s, growing to ~5 s"). At 5 s a cap-length outage is tolerated for
 # about five minutes (60 errors), and an unmapped status for ten (an agent run is over by then anyway).

@@ -16,12 +16,6 @@ from platforms.base import PlatformClient
 
 log = logging.getLogger("runbridge.connections")
 
-# Platform folder per connection type; each has client.py with `create_client(connection)`.
-_CLIENT_MODULES = {
-    ConnectionType.AZURE_ML: "platforms.azure_ml.client",
-    ConnectionType.FOUNDRY_AGENTS: "platforms.foundry_agents.client",
-    ConnectionType.ABACUS: "platforms.abacus.client",
-}
 _lock = threading.Lock()
 _cache: dict[str, object] = {"key": None, "connections": {}}
 _clients: dict[tuple, PlatformClient] = {}
@@ -45,13 +39,18 @@ def get_connection(name: str) -> Connection | None:
     return find_connection(connections(), name)
 
 
+def client_module(connection_type: ConnectionType) -> str:
+    """The platform folder of a connection type (same name) has client.py with `create_client(connection)`."""
+    return f"platforms.{connection_type.value}.client"
+
+
 def client_for(connection: Connection) -> PlatformClient:
     """The client for a connection (one per connection, so sessions and tokens are reused)."""
     key = (connection.name, connection.type, tuple(sorted(connection.settings.items())))
     with _lock:
         client = _clients.get(key)
         if client is None:
-            module = importlib.import_module(_CLIENT_MODULES[connection.type])
+            module = importlib.import_module(client_module(connection.type))
             client = module.create_client(connection)
             _clients[key] = client
         return client

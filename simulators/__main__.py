@@ -18,7 +18,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from core.clock import make_clock
+from devkit.clock import make_clock
 from simulators.faults import FaultInjector
 from simulators.registry import PLATFORMS, PlatformNotAvailable, create_server
 

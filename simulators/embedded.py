@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 
-from core.clock import Clock
+from devkit.clock import Clock
 from simulators.registry import PLATFORMS, PlatformNotAvailable, create_server
 from simulators.server import SimServer
 

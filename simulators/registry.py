@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core.clock import Clock
+from devkit.clock import Clock
 from simulators.faults import FaultInjector
 from simulators.server import Platform, SimServer
 

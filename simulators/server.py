@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from core.clock import Clock
+from devkit.clock import Clock
 from simulators.faults import Fault, FaultInjector, FaultKind
 from simulators.routing import UNMATCHED, Request, Response, Route, Router, as_response
 from simulators.tls import Certificate, make_certificate

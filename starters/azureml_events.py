@@ -2,7 +2,8 @@
 
 The workspace's system topic (infra/README.md) delivers `RunStatusChanged` / `RunCompleted` events here. An
 event about a job runbridge made (platforms/azure_ml/events.py), for a live `azureml_pipeline` run whose
-connection has `events=eventgrid` and whose workspace is the event's topic, raises the run's wake-up event;
+connection has `events=eventgrid` and whose workspace (where its job lives: the coordinates the run captured
+at submit) is the event's topic, raises the run's wake-up event;
 the run then polls at once and the poll decides (orchestrators/poll_loop.py). The event's own status is never
 believed, so a forged, stale, duplicated or out-of-order event costs at most one status read. Anything else is
 ignored: one log line with the reason (`runbridge.events`, the metric to watch) and one count in `IGNORED`.
@@ -18,12 +19,12 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from core.connections import ConnectionType
-from core.poll_policy import WAKE_EVENT
+from core.protocol import LIVE_RUNTIMES, WAKE_EVENT
 from core.run_record import run_from_instance
 from core.status import TERMINAL, RunStatus
 from platforms.azure_ml.events import RunEvent, run_event_of, same_workspace
 from platforms.registry import get_connection
-from starters.start import LIVE, find_run, stored_request
+from starters.start import find_run, stored_request
 
 JOB_TYPE = "azureml_pipeline"
 FUNCTION_NAME = "azureml_run_events"  # infra/ subscribes the workspaces' system topics to this function
@@ -59,11 +60,12 @@ async def _wake(client: df.DurableOrchestrationClient, found: RunEvent, event: f
         return "connection gone"
     if connection.settings.get("events") != "eventgrid":
         return "events not wired on the connection"
-    if not same_workspace(found.topic, connection):
-        return "topic is not the run's workspace"
     record = run_from_instance(instance)
-    if instance.get("runtimeStatus") not in LIVE or RunStatus(record["status"]) in TERMINAL:
+    if instance.get("runtimeStatus") not in LIVE_RUNTIMES or RunStatus(record["status"]) in TERMINAL:
         return "run ended"
+    # the workspace the run's job lives in: the coordinates it captured at submit, else the connection's
+    if not same_workspace(found.topic, connection.at(record.get("remoteLocation") or {})):
+        return "topic is not the run's workspace"
     wake: dict[str, Any] = {"eventType": event.event_type, "eventId": event.id, "remoteStatus": found.remote_status}
     try:
         await client.raise_event(found.run_id, WAKE_EVENT, wake)

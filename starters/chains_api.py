@@ -11,11 +11,12 @@ from urllib.parse import quote
 import azure.durable_functions as df
 import azure.functions as func
 
+from core.chain_record import new_chain_record
 from core.chains import ChainRequest, parse_chain_request, step_run_id, valid_chain_id
 from core.errors import ValidationError
 from core.job_types import registered_job_types
 from core.payloads import decode_json_text
-from orchestrators.chain import CANCEL_EVENT, CHAIN_ORCHESTRATOR, new_chain_record
+from core.protocol import CANCEL_EVENT, CHAIN_ORCHESTRATOR, LIVE_RUNTIMES
 from platforms.registry import connections, get_connection
 from starters.chain_checks import StepRefused, check_chain
 from starters.instance_ids import IdTaken, StartFailed, chain_with_step_id, claim, read_instance
@@ -31,7 +32,6 @@ from starters.responses import (
 
 log = logging.getLogger("runbridge.api")
 bp = df.Blueprint()
-LIVE = ("Pending", "Running", "ContinuedAsNew", "Suspended")
 
 
 async def _chain_instance(client: df.DurableOrchestrationClient, chain_id: str) -> dict[str, Any] | None:
@@ -145,7 +145,7 @@ async def api_cancel_chain(req: func.HttpRequest, client: df.DurableOrchestratio
     if instance is None:
         return error_response(404, "NotFound", "No chain has this id.", "id")
     record = chain_from_instance(instance)
-    if instance.get("runtimeStatus") not in LIVE or record["status"] != "Running":
+    if instance.get("runtimeStatus") not in LIVE_RUNTIMES or record["status"] != "Running":
         return error_response(409, "Conflict", f"The chain has already ended ({record['status']}).", "id")
     await client.raise_event(chain_id, CANCEL_EVENT, {"reason": "requested"})
     running = [s["runId"] for s in record["steps"] if s["status"] == "Running"]

@@ -36,7 +36,7 @@ import azure.durable_functions as df
 
 from core.chains import STEP_NAME
 from core.payloads import decode_json_text
-from orchestrators.chain import CHAIN_ORCHESTRATOR
+from core.protocol import CHAIN_ORCHESTRATOR
 
 log = logging.getLogger("runbridge.start")
 CLAIM = "claim"  # the input key holding the start's token (extra keys are ignored by the orchestrators)

@@ -23,6 +23,7 @@ from core.run_record import RUNTIMES_FOR_STATUS, run_from_instance
 from core.run_request import RunRequest
 from core.status import RunStatus
 from core.timeline import timeline_from_events
+from maintenance.sweep_notes import with_sweep_note
 from platforms.http import PlatformError
 from platforms.registry import get_connection
 from starters.instance_ids import StartFailed
@@ -115,7 +116,7 @@ async def api_get_run(req: func.HttpRequest, client: df.DurableOrchestrationClie
     instance = await find_run(client, req.route_params.get("id", ""), show_input=True)
     if instance is None:
         return error_response(404, "NotFound", "No run has this id.", "id")
-    return json_response(200, run_from_instance(instance))
+    return json_response(200, await with_sweep_note(client, instance, run_from_instance(instance)))
 
 
 @bp.route(route="runs/{id}/cancel", methods=["POST"])
@@ -189,7 +190,7 @@ async def api_list_runs(req: func.HttpRequest, client: df.DurableOrchestrationCl
         job_type = job_type_for_orchestrator(instance.get("name") or "")
         if job_type is None or (wanted_type and job_type.name != wanted_type):
             continue
-        record = run_from_instance(instance)
+        record = await with_sweep_note(client, instance, run_from_instance(instance))
         if wanted_status and record["status"] != wanted_status:
             continue
         if wanted_connection and str(record.get("connection") or "").casefold() != wanted_connection.name.casefold():

@@ -19,18 +19,16 @@ import requests
 
 from core.errors import ValidationError
 from core.job_types import job_type_for_orchestrator, registered_job_types
-from core.payloads import decode_json_text
+from core.protocol import CANCEL_EVENT, LIVE_RUNTIMES, RunInput
 from core.run_record import run_from_instance
 from core.run_request import RUN_ID, RunRequest, parse_run_request
 from core.status import TERMINAL, ErrorCode, RunStatus
 from platforms.http import PlatformError
 from platforms.registry import client_for, connections, get_connection
+from starters.durable_private import rpc_base_url
 from starters.instance_ids import IdTaken, chain_with_step_id, claim, read_instance
 
 log = logging.getLogger("runbridge.start")
-CANCEL_EVENT = "cancel"
-# Durable runtime statuses of an orchestration that can still take events.
-LIVE = ("Pending", "Running", "ContinuedAsNew", "Suspended")
 
 
 class RunConflict(ValidationError):
@@ -57,7 +55,7 @@ async def list_instances(client: df.DurableOrchestrationClient, params: dict[str
     The SDK's get_status_by reads one page only (durable-functions.md §4), so this pages through the
     client's RPC endpoint with the continuation-token header itself.
     """
-    base = client._orchestration_bindings.rpc_base_url
+    base = rpc_base_url(client)
     headers = {"x-ms-continuation-token": page} if page else {}
     response = await asyncio.to_thread(requests.get, f"{base}instances/", params=params, headers=headers,
                                        timeout=30)
@@ -114,8 +112,10 @@ async def find_run(client: df.DurableOrchestrationClient, run_id: str, **flags: 
 
 def stored_request(instance: dict[str, Any]) -> dict[str, Any] | None:
     """The run request an instance was started with (its input's `request`)."""
-    raw = decode_json_text(instance.get("input"))
-    return raw.get("request") if isinstance(raw, dict) else None
+    try:
+        return dict(RunInput.from_dict(instance.get("input")).request)
+    except ValueError:
+        return None
 
 
 async def start_run(client: df.DurableOrchestrationClient, request: RunRequest) -> Started:
@@ -138,7 +138,7 @@ async def start_run(client: df.DurableOrchestrationClient, request: RunRequest) 
             if chain is not None:
                 raise IdTaken(chain)
             await asyncio.to_thread(check_on_platform, request)
-        claimed = await claim(client, orchestrator, run_id, {"request": request.to_dict()},
+        claimed = await claim(client, orchestrator, run_id, RunInput.first(request.to_dict()).to_dict(),
                               lambda instance: stored_request(instance) == request.to_dict())
     except IdTaken as exc:
         if job_type_for_orchestrator(exc.orchestrator) is not None:
@@ -187,7 +187,7 @@ async def cancel_run(client: df.DurableOrchestrationClient, run_id: str, reason:
     if instance is None:
         return Cancelled(CancelOutcome.NOT_FOUND)
     record = run_from_instance(instance)
-    if instance.get("runtimeStatus") not in LIVE or RunStatus(record["status"]) in TERMINAL:
+    if instance.get("runtimeStatus") not in LIVE_RUNTIMES or RunStatus(record["status"]) in TERMINAL:
         return Cancelled(CancelOutcome.ENDED, record)
     try:
         await client.raise_event(run_id, CANCEL_EVENT, {"reason": reason})

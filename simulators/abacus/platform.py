@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.clock import Clock
+from devkit.clock import Clock
 from simulators.abacus import resources, wire
 from simulators.abacus.catalog import (
     CPU_SIZES,

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from core.clock import Clock
+from devkit.clock import Clock
 from simulators.azure_ml import events, validation, workspace
 from simulators.azure_ml.catalog import (
     DEFAULT_BEHAVIOUR,

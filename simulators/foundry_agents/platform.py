@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.clock import Clock
+from devkit.clock import Clock
 from simulators.foundry_agents.catalog import (
     AFTER_TOOL_OUTPUTS,
     API_VERSIONS,

@@ -1,4 +1,5 @@
 import itertools
+import json
 
 import pytest
 
@@ -35,3 +36,19 @@ def test_every_status_a_record_can_show_is_listed_under_the_runtime_it_has(runti
 def test_a_terminated_or_failed_instance_shows_cancelled_or_failed_whatever_it_last_published():
     assert run_from_instance(instance("Terminated", RunStatus.RUNNING))["status"] == "Cancelled"
     assert run_from_instance(instance("Failed", RunStatus.RUNNING))["status"] == "Failed"
+
+
+def test_a_continued_run_whose_new_execution_published_nothing_yet_reads_the_record_it_carries():
+    carried = {**RECORD, "status": "Running", "remoteRunId": "x", "monitorUrl": "https://m", "polls": 30}
+    continued = {"instanceId": "r1", "runtimeStatus": "Running", "customStatus": None,
+                 "input": json.dumps({"request": {"runId": "r1"}, "run": carried, "poll": {}}),
+                 "createdTime": "2026-03-01T01:00:00Z", "lastUpdatedTime": "2026-03-01T01:00:00Z"}
+    assert {k: run_from_instance(continued)[k] for k in carried} == carried
+
+
+def test_a_status_read_never_shows_a_record_older_than_the_one_the_run_carries():
+    carried = {**RECORD, "status": "Running", "polls": 30}
+    older = {**RECORD, "status": "Starting", "remoteRunId": None, "polls": 0}
+    continued = {"instanceId": "r1", "runtimeStatus": "Running", "customStatus": older,
+                 "input": {"request": {"runId": "r1"}, "run": carried, "poll": {}}}
+    assert {k: run_from_instance(continued)[k] for k in carried} == carried

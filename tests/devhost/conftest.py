@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from azure.durable_functions import DurableOrchestrationClient
 
-from core.clock import VirtualClock
 from devhost.host import DevHost
 from devhost.http_server import HttpFrontDoor
+from devkit.clock import VirtualClock
 
 HERE = Path(__file__).resolve().parent
 ROOT_DIR = HERE.parent.parent

@@ -20,11 +20,11 @@ import pytest
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient, QueueServiceClient
 
-from core.clock import VirtualClock
 from devhost.app_loader import load_app
 from devhost.azure_queues import API_VERSION, decode, encode, message_encoding
 from devhost.host import DevHost
 from devhost.http_server import HttpFrontDoor
+from devkit.clock import VirtualClock
 
 from .conftest import EPOCH, SAMPLE_APP, Served, close
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from core.clock import VirtualClock
 from devhost.host import DevHost
+from devkit.clock import VirtualClock
 
 from .conftest import SAMPLE_APP
 

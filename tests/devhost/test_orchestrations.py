@@ -120,6 +120,20 @@ def test_continue_as_new_keeps_the_instance_id_and_restarts_history(served):
     assert sum(1 for e in all_runs if e["EventType"] == 16) == 4  # ContinueAsNew recorded each time
 
 
+def test_custom_status_carries_over_continue_as_new_until_the_new_execution_sets_its_own(served):
+    # DTFx keeps the last custom status when an execution continues as new (TaskOrchestrationDispatcher:
+    # the new execution's state takes the old Status, `?? carryOverStatus`), so a reader never sees none
+    served.host.set_time_limit(EPOCH + timedelta(minutes=1))
+    iid = served.start("status_across_continue", {"execution": 1})
+    served.host.wait_idle()
+    assert served.host.get(iid).custom_status == {"execution": 1}
+    served.host.set_time_limit(None)
+    served.host.wait_idle()
+    assert served.host.get(iid).custom_status == {"execution": 2}
+    served.host.raise_event(iid, "finish")
+    assert served.wait(iid).output == "done"
+
+
 def test_custom_status_is_updated_by_each_episode(served):
     served.host.set_time_limit(EPOCH + timedelta(minutes=1))
     iid = served.start("status_reporter")

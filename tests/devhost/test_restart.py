@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from core.clock import VirtualClock
+from devkit.clock import VirtualClock
 
 from .conftest import EPOCH, ROOT_DIR, SAMPLE_APP, close, serve
 

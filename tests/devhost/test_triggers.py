@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from core.clock import VirtualClock
 from devhost.app_loader import compile_route
 from devhost.cron import Schedule
 from devhost.host import DevHost
 from devhost.http_server import HttpFrontDoor
 from devhost.triggers import timespan_seconds
+from devkit.clock import VirtualClock
 
 from .conftest import FUNCTION_KEY
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import requests
 
-from core.clock import VirtualClock
 from devhost.host import DevHost
 from devhost.http_server import HttpFrontDoor
+from devkit.clock import VirtualClock
 from platforms import registry
 from simulators.azure_ml import WORKSPACE_ID
 from simulators.embedded import start_simulation

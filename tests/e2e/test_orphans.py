@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 import requests
 
+from maintenance import orphan_sweeper
 from simulators.foundry_agents import SLOW_AGENT
-from starters import orphan_sweeper
 from tests.e2e.conftest import train_request
 from tests.e2e.test_foundry_agent_runs import agent_request, busy_thread, waiting_request
 

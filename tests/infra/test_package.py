@@ -20,13 +20,15 @@ def _ignored(relative: str) -> bool:
 def test_the_app_and_the_files_it_reads_at_run_time_are_deployed():
     needed = ["function_app.py", "host.json", "requirements.txt", "starters/openapi.json",
               "dashboard/index.html", "dashboard/dashboard.js", "dashboard/dashboard.css"]
-    needed += [str(p.relative_to(ROOT)) for folder in ("core", "platforms", "orchestrators", "activities", "starters")
+    needed += [str(p.relative_to(ROOT)) for folder in ("core", "platforms", "orchestrators", "activities", "starters",
+                                                                  "maintenance")
                for p in (ROOT / folder).rglob("*.py")]
     assert [path for path in needed if _ignored(path)] == []
     assert all((ROOT / path).is_file() for path in needed)
 
 
 def test_development_only_folders_are_left_out():
-    for path in ("devhost/host.py", "simulators/embedded.py", "tests/conftest.py", "bench/run.py", "demo.py",
+    for path in ("devhost/host.py", "simulators/embedded.py", "devkit/clock.py", "tests/conftest.py", "bench/run.py",
+                 "demo.py", "cli/runbridge_cli/main.py", "cli/pyproject.toml",
                  ".venv/bin/python", "node_modules/azurite/package.json", "local.settings.json"):
         assert _ignored(path), f"{path} would be deployed"

@@ -12,12 +12,12 @@ import pytest
 import requests
 
 import simulators.abacus as sim_abacus
-from core.clock import VirtualClock
 from core.connections import load_connections
 from core.errors import ValidationError
 from core.parameters import Direction, Parameter
 from core.run_request import RunRequest
 from core.status import ErrorCode, RunStatus, map_status
+from devkit.clock import VirtualClock
 from platforms.abacus import client as abacus_client
 from platforms.abacus.client import STATUS_TABLE, create_client
 from platforms.abacus.variables import ARGUMENT_TYPES, CONVERSIONS, Variable, build_mappings, convert

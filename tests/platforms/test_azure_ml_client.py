@@ -7,12 +7,12 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
-from core.clock import VirtualClock
 from core.connections import load_connections
 from core.errors import ValidationError
 from core.parameters import Direction, Parameter
 from core.run_request import RunRequest
 from core.status import RunStatus
+from devkit.clock import VirtualClock
 from platforms.azure_ml.client import STATUS_TABLE, create_client
 from platforms.azure_ml.clone import RUN_ID_TAG, build_clone, job_name
 from platforms.http import PlatformError

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import requests
 
-from core.clock import VirtualClock
 from core.connections import Connection, ConnectionType
 from core.errors import ValidationError
 from core.parameters import Direction, Parameter
 from core.run_request import RunRequest
 from core.status import ErrorCode, RunStatus
+from devkit.clock import VirtualClock
 from platforms.foundry_agents.client import STATUS_TABLE, FoundryAgentsClient, create_client, error_parser
 from platforms.foundry_agents.wire import RUN_ID_TAG, answer_text, split_remote_run_id
 from platforms.http import IN_ACTIVITY, ErrorKind, HttpClient, PlatformError

@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from core.clock import ScaledClock
+from devkit.clock import ScaledClock
 from simulators.embedded import Simulation, start_simulation
 from simulators.foundry_agents import ECHO_AGENT, SLOW_AGENT
 from simulators.server import SimServer

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from core.clock import VirtualClock
 from devhost.host import DevHost
 from devhost.http_server import HttpFrontDoor
+from devkit.clock import VirtualClock
 from platforms import registry
 from tests.e2e.conftest import stack  # noqa: F401 - the full stack (simulators + devhost), for leak scans
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from core.clock import VirtualClock
+from devkit.clock import VirtualClock
 from simulators.azure_ml import WORKSPACE_ID, create
 from simulators.faults import FaultInjector
 from simulators.routing import Request, Response, Route

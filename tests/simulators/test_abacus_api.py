@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from core.clock import VirtualClock
+from devkit.clock import VirtualClock
 from simulators.abacus import DEFAULT_API_KEY, create
 from simulators.faults import FaultInjector
 from simulators.registry import create_server

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from core.clock import VirtualClock
+from devkit.clock import VirtualClock
 from simulators.faults import FaultInjector
 from simulators.foundry_agents import (
     ECHO_AGENT,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from core.clock import VirtualClock
+from devkit.clock import VirtualClock
 from simulators import registry
 from simulators.__main__ import main, parse_options
 from simulators.registry import PLATFORMS, PlatformEntry, PlatformNotAvailable, create_server, load_platform

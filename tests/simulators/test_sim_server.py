@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from core.clock import RealClock
+from devkit.clock import RealClock
 from simulators.faults import Fault, FaultInjector, FaultKind
 from simulators.server import SimServer
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from core.clock import ScaledClock, VirtualClock
+from devkit.clock import ScaledClock, VirtualClock
 from simulators.registry import create_server
 from simulators.server import SimServer
 

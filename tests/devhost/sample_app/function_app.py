@@ -235,3 +235,17 @@ async def queue_start(msg: func.QueueMessage, done: func.Out[str], client: df.Du
         raise ValueError("cannot handle this message")
     await client.start_new("chain", f"q-{msg.id}", {"n": int(body)})
     done.set(json.dumps({"started": f"q-{msg.id}", "n": int(body)}))
+
+
+@app.orchestration_trigger(context_name="context")
+def status_across_continue(context: df.DurableOrchestrationContext):
+    """Sets a status, continues as new, then waits before setting the next execution's own status."""
+    execution = context.get_input()["execution"]
+    if execution == 1:
+        context.set_custom_status({"execution": 1})
+        context.continue_as_new({"execution": 2})
+        return None
+    yield context.create_timer(context.current_utc_datetime + timedelta(minutes=5))
+    context.set_custom_status({"execution": 2})
+    yield context.wait_for_external_event("finish")
+    return "done"

@@ -7,6 +7,11 @@ looked at again on each sweep until the platform reports it ended, so a cancel l
 is sent again, and a job that ends on its own is simply let go. Timer functions run on one instance of
 the app at a time (the Functions host holds a lease), so two sweeps never race.
 
+The job is reached where the run captured it at submit (its coordinates), with the identity and keys the
+connection has now; a connection removed since is rebuilt from the coordinates alone, which serves every
+platform whose identity is the app's own (Azure ML, Foundry) but not one that needs a key (Abacus).
+What the sweeper did shows on the run's record (remoteStatus and a note, maintenance/sweep_notes.py).
+
 What the sweeper knows lives in this process: after a restart it looks at every orphan once more, which
 costs one status read per orphan (and a cancel for any still running). Each sweep lists every Terminated
 and Failed instance the task hub keeps (the management API filters by runtime status and creation time
@@ -23,11 +28,15 @@ import azure.durable_functions as df
 import azure.functions as func
 import requests
 
+from core.connections import Connection
 from core.errors import ValidationError
+from core.job_types import job_type
 from core.orphans import STOPPED_RUNTIMES, Orphan, orphan_of
 from core.run_events import log_run_event
 from core.run_request import RunRequest
 from core.status import is_terminal
+from maintenance.sweep_notes import SweepNote, write_note
+from platforms.base import PlatformClient
 from platforms.http import PlatformError
 from platforms.registry import client_for, get_connection
 from starters.start import TaskHubUnavailable, list_instances
@@ -60,7 +69,9 @@ async def sweep_orphans(timer: func.TimerRequest, client: df.DurableOrchestratio
         return
     for orphan in orphans:
         if (orphan.run_id, orphan.stopped_at) not in MEMORY.settled:
-            await asyncio.to_thread(settle, orphan, MEMORY)
+            note = await asyncio.to_thread(settle, orphan, MEMORY)
+            if note is not None:
+                await write_note(client, orphan.run_id, note)
 
 
 async def _orphans(client: df.DurableOrchestrationClient) -> list[Orphan]:
@@ -75,36 +86,49 @@ async def _orphans(client: df.DurableOrchestrationClient) -> list[Orphan]:
             return found
 
 
-def settle(orphan: Orphan, memory: SweepMemory) -> None:
-    """Look at one orphan's remote job; cancel it once if it is still active; remember it once it ended."""
+def _platform(orphan: Orphan, request: RunRequest) -> PlatformClient:
+    """The client that reaches the orphan's job where it lives (ValueError when nothing can)."""
+    configured = get_connection(request.connection)
+    if configured is not None:
+        connection = configured.at(orphan.coordinates) if orphan.coordinates else configured
+    elif orphan.coordinates:
+        connection = Connection(request.connection, job_type(request.job_type).connection_type, orphan.coordinates)
+    else:
+        raise ValueError(f"connection {request.connection!r} is no longer configured on this app")
+    try:
+        return client_for(connection)
+    except (KeyError, ValueError) as exc:  # the platform needs a setting the coordinates do not hold (a key)
+        raise ValueError(f"connection {request.connection!r} is no longer configured on this app and its "
+                         f"platform needs more than the job's coordinates ({exc})") from None
+
+
+def settle(orphan: Orphan, memory: SweepMemory) -> SweepNote | None:
+    """Look at one orphan's remote job; cancel it once if it is still active; remember it once it ended.
+    What it found or did, for the run's record (None: nothing new to say)."""
     key = (orphan.run_id, orphan.stopped_at)
     try:
         request = RunRequest.from_dict(orphan.request)
-        connection = get_connection(request.connection)
-    except (ValidationError, ValueError, KeyError, TypeError) as exc:
-        connection, problem = None, str(exc)
-    else:
-        problem = f"connection {request.connection!r} is no longer configured on this app"
-    if connection is None:  # nothing to reach it with, now or later: say so once
+        platform = _platform(orphan, request)
+    except (ValidationError, ValueError, KeyError, TypeError) as exc:  # nothing to reach it with: say so once
         log.error("orphan %s (remote %s) cannot be cancelled: %s; cancel it on the platform", orphan.run_id,
-                  orphan.remote_run_id, problem)
+                  orphan.remote_run_id, exc)
         memory.settled.add(key)
-        return
+        return SweepNote.unreachable(orphan.remote_run_id, str(exc))
     try:
-        platform = client_for(connection)
         state = platform.get_state(orphan.remote_run_id)
         if is_terminal(state.status):
             memory.settled.add(key)
-            return
+            return SweepNote.ended(orphan.remote_run_id, state.remote_status, key in memory.cancelled)
         if key in memory.cancelled:
-            return  # asked already; looked at again next sweep
+            return None  # asked already; looked at again next sweep
         platform.cancel(orphan.remote_run_id)
     except PlatformError as exc:
         log.warning("orphan %s (remote %s): not settled this sweep: %s", orphan.run_id, orphan.remote_run_id,
                     str(exc).split("\n")[0])
-        return
+        return None
     memory.cancelled.add(key)
     fields = {"event": "orphan_cancelled", "runId": orphan.run_id, "jobType": request.job_type,
               "connection": request.connection, "remoteRunId": orphan.remote_run_id,
               "remoteStatus": state.remote_status}
     log_run_event(log, fields)
+    return SweepNote.cancel_sent(orphan.remote_run_id, state.remote_status)

@@ -1,8 +1,8 @@
-"""VirtualClock holds: time may reach a held moment but not pass it until the holder moves or drops it."""
+"""devkit.clock.VirtualClock holds: time may reach a held moment but not pass it until the holder moves or drops it."""
 
 from datetime import timedelta
 
-from core.clock import VirtualClock
+from devkit.clock import VirtualClock
 
 
 def test_a_hold_stops_jumps_at_its_moment_until_moved_or_dropped():

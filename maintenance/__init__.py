@@ -1,0 +1,1 @@
+"""Maintenance jobs of the app: timer functions that keep the task hub and the platforms tidy."""
