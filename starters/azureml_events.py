@@ -72,7 +72,7 @@ async def _wake(client: df.DurableOrchestrationClient, found: RunEvent, event: f
     except Exception:  # the task hub answers 410 once the instance has ended
         return "run ended"
     WOKEN[event.event_type] += 1
-    log.info("run %s woken by %s (%s)", found.run_id, event.event_type, found.remote_status)
+    log.info("run %s woken by %s (%s)", found.run_id, event.event_type, str(found.remote_status)[:50])
     return None
 
 
