@@ -17,6 +17,9 @@ from core.status import ErrorCode
 from platforms.http import ErrorKind, PlatformError
 
 log = logging.getLogger("runbridge.activities")
+# 401/403/404: a platform mid-deployment or a lagging replica sends them once; the orchestrator believes
+# them only once they hold (core.poll_policy confirm_budget), and a submit reconciles before each new try.
+REFUSALS = (ErrorKind.AUTH, ErrorKind.NOT_FOUND)
 
 
 class ConnectionNotConfigured(Exception):
@@ -37,11 +40,13 @@ def as_error(exc: Exception, activity: str) -> ActivityError:
         # transient and busy ones carry the platform's Retry-After for the orchestrator's wait (busy: the
         # platform must finish other work first, and the run asked to wait for it)
         return ActivityError(RunError.of(platform_code(exc), str(exc)), exc.transient, exc.kind == ErrorKind.BUSY,
-                             exc.retry_after)
+                             exc.retry_after, refused=exc.kind in REFUSALS)
     if isinstance(exc, ConnectionNotConfigured):
         return ActivityError(RunError.of(ErrorCode.CONNECTION_NOT_CONFIGURED, str(exc)))
     if isinstance(exc, ValidationError):
-        return ActivityError(RunError.of(ErrorCode.INVALID_PARAMETER, str(exc)))
+        # the start checked the job exists: "not found" at submit may be one stray 404, so it is asked again
+        return ActivityError(RunError.of(ErrorCode.INVALID_PARAMETER, str(exc)),
+                             refused=exc.code == ErrorCode.NOT_FOUND.value)
     log.exception("activity %s failed inside runbridge", activity)
     return ActivityError(RunError.of(ErrorCode.INTERNAL_ERROR,
                                      f"{activity} failed inside runbridge ({type(exc).__name__}); the host log has "

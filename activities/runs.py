@@ -18,6 +18,7 @@ from core.protocol import (
     READ_OUTPUTS,
     SUBMIT_RUN,
     ActivityCall,
+    ActivityError,
     CancelSent,
     OutputsRead,
     Polled,
@@ -25,12 +26,12 @@ from core.protocol import (
     Submitted,
 )
 from core.run_request import RunRequest
-from core.status import RunStatus
+from core.status import ErrorCode, RunStatus
 from platforms.base import PlatformClient
 from platforms.http import PlatformError
 from platforms.registry import client_for, get_connection
 
-from .guard import ConnectionNotConfigured, guarded, platform_code
+from .guard import REFUSALS, ConnectionNotConfigured, guarded, platform_code
 
 bp = df.Blueprint()
 
@@ -72,9 +73,11 @@ def poll_run(payload: dict[str, Any]) -> Polled:
     try:
         state = client.get_state(call.remote_run_id or "")
     except PlatformError as exc:
-        if exc.transient:
-            raise
+        if exc.transient or exc.kind in REFUSALS:  # a refusal about the run's own job may be stray: the
+            raise  # guard answers it `refused`, and the loop re-checks before believing it
         return Polled(RunStatus.FAILED, None, error=RunError.of(platform_code(exc), str(exc)))
+    if not state.confirmed:  # "not found": believed only once it holds
+        return ActivityError(RunError.of(state.error_code or ErrorCode.NOT_FOUND, state.error or ""), refused=True)
     error = RunError.from_value(state.error, state.error_code.value if state.error_code else None)
     if error is None and state.error_code is not None:
         error = RunError.of(state.error_code, "")

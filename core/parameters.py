@@ -111,3 +111,21 @@ def apply_outputs(parameters: Iterable[Parameter], outputs: Mapping[str, object]
         else p
         for p in parameters
     ]
+
+
+def outputs_missing(parameters: Iterable[Parameter], outputs: Mapping[str, object]) -> list[str]:
+    """The Output parameters (promised by the request, with no value going in) that `outputs` lacks: a run
+    is Success only when this is empty (DESIGN "Success means every promised output was read")."""
+    return [p.name for p in parameters if p.direction is Direction.OUTPUT and p.name not in outputs]
+
+
+def outputs_unavailable_message(run: Mapping[str, object], missing: list[str], error: object) -> str:
+    """Why a run whose remote job succeeded is not Success: its outputs were not read (the read's `error`,
+    a `{"code", "message"}`), or lack promised ones (`missing`); where the job and its outputs are."""
+    job = f"The remote job {run.get('remoteRunId')} succeeded"
+    if isinstance(error, Mapping):
+        why = f"its outputs could not be read ({error.get('message') or error.get('code')})"
+    else:
+        why = f"it gave no value for the promised output(s) {', '.join(missing)}"
+    where = f" Find its outputs at {run['monitorUrl']}." if run.get("monitorUrl") else ""
+    return f"{job}, but {why}.{where}"

@@ -20,6 +20,11 @@ The loop, as the orchestrator runs it:
    its platform's events are known to arrive, so between polls the wait is the policy's `safety_net` (see
    `_base_wait`): polling is then what catches a lost event, not what notices the end.
 
+A poll that failed is a `TransientError` (counted against transient_budget), or `Unconfirmed`: a 401/403/404
+about the run's own job, which a platform mid-deployment sends once; it ends the run only when such answers
+hold for confirm_budget, and any status seen meanwhile forgets it. `retry_wait` is the same kind of rule for
+a submit or an outputs read that failed.
+
 Deadlines are absolute ISO times, fixed once and carried in the state through continue-as-new: the start
 deadline at submit (startTimeout), the run deadline at the first Running (timeout). A run that never ran
 stays under its start deadline whatever it reports (Unknown included). A first Running seen only after the
@@ -67,6 +72,14 @@ class PollPolicy:
     # often per doubling of its age as a short one, and the lag to notice its end stays this fraction.
     elapsed_fraction: float | None = None
     max_elapsed_interval: float = 3600.0  # the ceiling of the age-scaled cap
+    # A 401/403/404 about a job runbridge itself made is a stray answer (a deployment, a lagging replica)
+    # until it holds this long: the job is re-checked meanwhile, and only then does the answer end the run.
+    confirm_budget: float = 300.0
+    # A submit or an outputs read that fails is tried again after a wait that doubles from retry_first to
+    # retry_cap (never under Retry-After, never past the run's deadline), retry_attempts times in all.
+    retry_attempts: int = 10
+    retry_first: float = 15.0
+    retry_cap: float = 300.0
     # Time a run may go on without its connection (settings renamed in a redeploy, a slot swap) before it
     # ends Failed with ConnectionNotConfigured; meanwhile it shows Unknown, and a fixed setting brings it back.
     connection_budget: float = 1800.0
@@ -80,10 +93,12 @@ class PollPolicy:
         if not (self.growth >= 1 and 0 <= self.jitter < 1):
             raise ValueError("need growth >= 1 and 0 <= jitter < 1")
         if min(self.transient_budget, self.unknown_budget, self.cancel_budget, self.retry_after_cap,
-               self.connection_budget) < 0:
+               self.confirm_budget, self.connection_budget) < 0:
             raise ValueError("budgets and caps must not be negative")
-        if self.polls_per_execution < 1:
-            raise ValueError("polls_per_execution must be at least 1")
+        if self.polls_per_execution < 1 or self.retry_attempts < 1:
+            raise ValueError("polls_per_execution and retry_attempts must be at least 1")
+        if not MIN_WAIT <= self.retry_first <= self.retry_cap:
+            raise ValueError(f"need {MIN_WAIT} <= retry_first <= retry_cap")
         if self.elapsed_fraction is not None and not 0 < self.elapsed_fraction < 1:
             raise ValueError("need 0 < elapsed_fraction < 1")
         if self.elapsed_fraction is not None and self.max_elapsed_interval < self.max_interval:
@@ -130,6 +145,7 @@ class PollState:
     cancel_reason: ErrorCode | None = None  # set once a cancel was decided
     cancel_deadline: str | None = None  # ISO time the cancel must be confirmed by
     unreachable_since: str | None = None  # ISO time the run's connection went missing (None: it is there)
+    unconfirmed_since: str | None = None  # ISO time of the first of the 401/403/404 answers seen since a status
     wakeups: int = 0  # wake-up events received, all executions: > 0 means the platform's events arrive
 
     @classmethod
@@ -190,11 +206,20 @@ class TransientError:
 
 
 @dataclass(frozen=True)
+class Unconfirmed:
+    """A poll answered that the job runbridge made is gone or out of reach (404, 401/403): believed only
+    once such answers hold for the policy's confirm_budget, then the run ends Failed with `error_code`."""
+
+    error_code: ErrorCode
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
 class ConnectionMissing:
     """A poll that could not be made: the run's connection is not configured on this app (any more)."""
 
 
-Observation = StatusObservation | TransientError | ConnectionMissing
+Observation = StatusObservation | TransientError | Unconfirmed | ConnectionMissing
 
 
 @dataclass(frozen=True)
@@ -247,6 +272,10 @@ def next_poll(
         state = replace(state, transient_errors=state.transient_errors + 1)
         if state.transient_errors > policy.transient_budget:
             return Finish(RunStatus.FAILED, ErrorCode.TRANSIENT_BUDGET_EXHAUSTED, state)
+    elif isinstance(observation, Unconfirmed):
+        state = replace(state, unconfirmed_since=state.unconfirmed_since or _iso(now))
+        if now >= _confirm_deadline(policy, state):
+            return Finish(RunStatus.FAILED, observation.error_code, state)
     else:
         status = observation.status
         changed = (status, observation.remote_status) != (state.status, state.remote_status)
@@ -255,6 +284,7 @@ def next_poll(
             status=status,
             remote_status=observation.remote_status,
             transient_errors=0,
+            unconfirmed_since=None,
             attempt=0 if changed and policy.reset_on_change else state.attempt,
             unknown_since=(state.unknown_since or _iso(now)) if status is RunStatus.UNKNOWN else None,
             run_deadline=state.run_deadline or (_run_deadline(state, now) if status is RunStatus.RUNNING else None),
@@ -301,9 +331,9 @@ def woken(state: PollState) -> PollState:
 
 def relaxed(policy: PollPolicy, state: PollState) -> bool:
     """Whether the safety-net interval applies: events arrive for this run, and nothing needs a closer look
-    (no cancel under way, no transient error being retried, the connection is there)."""
+    (no cancel under way, no failed poll being retried or confirmed, the connection is there)."""
     return (policy.safety_net is not None and state.wakeups > 0 and state.cancel_reason is None
-            and state.transient_errors == 0 and state.unreachable_since is None)
+            and state.transient_errors == 0 and state.unreachable_since is None and state.unconfirmed_since is None)
 
 
 def _base_wait(policy: PollPolicy, state: PollState, running_for: float) -> float:
@@ -351,7 +381,9 @@ def _wait(
     base = _base_wait(policy, state, running_for)
     seconds = base * (1 - policy.jitter * _unit(seed))
     until = (_next_deadline(policy, state) - now).total_seconds()
-    seconds = max(min(seconds, until), MIN_WAIT, _hint(retry_after, policy.retry_after_cap))
+    # Retry-After wins over the backoff, never over the next deadline (a start, run, unknown, cancel or
+    # confirm budget that ends): an absurd hint must not carry a run past its budget.
+    seconds = max(min(max(seconds, _hint(retry_after, policy.retry_after_cap)), until), MIN_WAIT)
     if policy.grown(state.attempt) < policy.ceiling:
         state = replace(state, attempt=state.attempt + 1)
     if state.polls % policy.polls_per_execution == 0:
@@ -363,11 +395,43 @@ def _next_deadline(policy: PollPolicy, state: PollState) -> datetime:
     if state.unreachable_since is not None:
         return _parse(state.unreachable_since) + timedelta(seconds=policy.connection_budget)
     if state.cancel_deadline is not None:
-        return _parse(state.cancel_deadline)
-    deadline = _parse(state.run_deadline or state.start_deadline)
-    if state.unknown_since is not None:
-        deadline = min(deadline, _unknown_deadline(policy, state))
+        deadline = _parse(state.cancel_deadline)
+    else:
+        deadline = _parse(state.run_deadline or state.start_deadline)
+        if state.unknown_since is not None:
+            deadline = min(deadline, _unknown_deadline(policy, state))
+    if state.unconfirmed_since is not None:
+        deadline = min(deadline, _confirm_deadline(policy, state))
     return deadline
+
+
+def _confirm_deadline(policy: PollPolicy, state: PollState) -> datetime:
+    return _parse(state.unconfirmed_since) + timedelta(seconds=policy.confirm_budget)
+
+
+def retry_wait(policy: PollPolicy, attempt: int, retry_after: float | None, now: datetime, *,
+               deadline: datetime | None = None, refused_since: datetime | None = None) -> float | None:
+    """Seconds to wait before trying a failed submit or outputs read again (after `attempt` + 1 tries),
+    or None to give up.
+
+    The wait doubles from retry_first to retry_cap and is never under the platform's Retry-After (capped
+    at retry_after_cap; nonsense counts as none), never past `deadline` (the run's start deadline for a
+    submit). A call refused (401/403/404) about a job runbridge made is tried again only until
+    confirm_budget has passed since `refused_since`, its first refusal.
+    """
+    now = _utc(now)
+    if attempt + 1 >= policy.retry_attempts:
+        return None
+    limit = math.inf
+    if refused_since is not None:
+        limit = (_utc(refused_since) + timedelta(seconds=policy.confirm_budget) - now).total_seconds()
+    if deadline is not None:
+        limit = min(limit, (_utc(deadline) - now).total_seconds())
+    if limit <= 0:
+        return None
+    backoff = min(policy.retry_first * 2.0 ** min(attempt, 64), policy.retry_cap)
+    wait = max(backoff, _hint(retry_after, policy.retry_after_cap))
+    return max(min(wait, limit), MIN_WAIT)
 
 
 def _unknown_deadline(policy: PollPolicy, state: PollState) -> datetime:

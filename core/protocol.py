@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from core.payloads import decode_json_text
@@ -39,6 +40,20 @@ SWEEP_NOTE_ORCHESTRATOR = "orphan_note"
 def sweep_note_id(run_id: str) -> str:
     """The instance id of the sweeper's note on run `run_id`."""
     return f"{run_id}~swept"
+
+
+
+class RunEvent(str, Enum):
+    """The key moments of a run: logged as run events (core/run_events.py) and carried across continue-as-new
+    as the run's `moments`, which core/timeline.py draws."""
+
+    SUBMITTED = "submitted"  # the remote job exists
+    WAITING = "waiting"  # the platform is busy; the run waits to submit (agent threads)
+    STATUS_CHANGED = "status_changed"  # a poll saw another status
+    CANCEL_REQUESTED = "cancel_requested"  # a cancel was decided (asked, deadline, unknown status...)
+    CONTINUED_AS_NEW = "continued_as_new"  # the execution restarted to keep its history short
+    ENDED = "ended"  # the run is over
+
 
 # ---- Durable runtime statuses (durable-functions.md §1.3 OrchestrationStatus) ---------------------------
 LIVE_RUNTIMES = ("Pending", "Running", "ContinuedAsNew", "Suspended")  # can still take events
@@ -76,13 +91,15 @@ class ActivityError:
     """An activity's call failed; never raised to the orchestrator (activities/guard.py).
 
     `transient`: worth calling again (after `retry_after` seconds at the least); `busy`: the platform must
-    finish other work first and the run asked to wait for it.
+    finish other work first and the run asked to wait for it; `refused`: a 401/403/404, which a platform
+    mid-deployment sends once, so about a run's own job it counts only once it holds (core.poll_policy).
     """
 
     error: RunError
     transient: bool = False
     busy: bool = False
     retry_after: float | None = None
+    refused: bool = False
 
     ok = False
 
@@ -92,13 +109,14 @@ class ActivityError:
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": False, "transient": self.transient, "busy": self.busy, "retryAfter": self.retry_after,
-                "error": self.error.to_dict()}
+                "refused": self.refused, "error": self.error.to_dict()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], default: ErrorCode = ErrorCode.PLATFORM_REJECTED) -> ActivityError:
         transient = bool(data.get("transient"))
         error = RunError.from_value(data.get("error"), data.get("errorCode"), default) or RunError(str(default), "")
-        return cls(error, transient, bool(data.get("busy")), _seconds(data.get("retryAfter")))
+        return cls(error, transient, bool(data.get("busy")), _seconds(data.get("retryAfter")),
+                   bool(data.get("refused")))
 
 
 def _seconds(value: Any) -> float | None:

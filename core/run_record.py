@@ -3,8 +3,9 @@
 While a run is live its orchestrator publishes this record as the Durable custom status; when it ends, the
 record is the orchestration's output. The status contract ("The status contract, pushed") lives in the
 transitions, not in conventions at call sites: status only moves forward (Starting → Running → an end;
-Unknown ranks with Running, never before Starting nor after an end), `remoteRunId` and `monitorUrl` never go
-back to null, `polls` never decreases, an ended record never changes. `run_from_instance` turns a Durable
+Unknown only between Running and an end, ranking with Running), `remoteRunId` and `monitorUrl` never go back
+to null, `polls` never decreases, an ended record never changes (but for the orphan sweeper's note on a run
+stopped on the task hub: `swept`). `run_from_instance` turns a Durable
 instance status into the record and never rebuilds one older than the record the run carries.
 """
 
@@ -92,6 +93,8 @@ class RunRecord:
             return self
         status = state.status
         shown = self.status if is_terminal(status) or RANK[status] < RANK[self.status] else status
+        if shown is RunStatus.UNKNOWN and self.status is RunStatus.STARTING:
+            shown = RunStatus.STARTING  # Unknown only between Running and an end: a job never seen running starts
         record = replace(self, status=shown, polls=max(self.polls, state.polls),
                          started_at=(seen.started_at if seen else None) or self.started_at or state.started_at)
         if seen is None:

@@ -81,6 +81,9 @@ class ErrorCode(str, Enum):
     CONNECTION_NOT_CONFIGURED = "ConnectionNotConfigured"
     INTERNAL_ERROR = "InternalError"  # runbridge itself failed (a bug); the host log has the details
     TERMINATED = "Terminated"  # the run's orchestration was terminated on the Durable task hub
+    # The remote job succeeded but its outputs could not be read (the read kept failing, or a promised
+    # Output parameter is not among them): the run is not Success, its message says where the outputs are.
+    OUTPUTS_UNAVAILABLE = "OutputsUnavailable"
 
     def __str__(self) -> str:
         return self.value

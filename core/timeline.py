@@ -23,6 +23,7 @@ from core.protocol import (
     ActivityError,
     OutputsRead,
     Polled,
+    RunEvent,
     RunInput,
     Submitted,
     read_result,
@@ -78,15 +79,15 @@ def _carried_over(data: RunInput, time: Any) -> list[dict[str, Any]]:
 def _moment(moment: dict[str, Any], run: dict[str, Any]) -> dict[str, Any] | None:
     status, remote = moment.get("status"), moment.get("remoteStatus")
     event = moment.get("event")
-    if event == "submitted":
+    if event == RunEvent.SUBMITTED:
         point = {"kind": "submitted", "label": f"submitted {run.get('remoteRunId') or ''}".strip()}
-    elif event == "status_changed":
+    elif event == RunEvent.STATUS_CHANGED:
         point = {"kind": "poll", "label": f"{status} ({remote})" if remote else str(status)}
-    elif event == "cancel_requested":
+    elif event == RunEvent.CANCEL_REQUESTED:
         point = {"kind": "cancel_requested", "label": "cancel requested"}
-    elif event == "waiting":
+    elif event == RunEvent.WAITING:
         point = {"kind": "submit_wait", "label": "waiting for the platform before submitting"}
-    elif event == "continued_as_new":
+    elif event == RunEvent.CONTINUED_AS_NEW:
         point = _continued(moment)
     else:
         return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from core.parameters import Direction, Parameter, apply_outputs
+from core.parameters import Direction, Parameter, apply_outputs, outputs_missing, outputs_unavailable_message
 from core.poll_policy import (
     Cancel,
     ConnectionMissing,
@@ -20,12 +20,13 @@ from core.poll_policy import (
     PollState,
     StatusObservation,
     TransientError,
+    Unconfirmed,
     Wait,
     next_poll,
     request_cancel,
     woken,
 )
-from core.protocol import CANCEL_RUN, POLL_RUN, READ_OUTPUTS, ActivityError, OutputsRead, Polled
+from core.protocol import CANCEL_RUN, POLL_RUN, READ_OUTPUTS, ActivityError, OutputsRead, Polled, RunEvent
 from core.run_record import RunRecord
 from core.status import ErrorCode, RunStatus
 
@@ -100,15 +101,16 @@ class _Polling:
 
     def _cancel_requested(self) -> Decision:
         decision = request_cancel(self.run.policy, self.state, self.run.context.current_utc_datetime)
-        self.run.note("cancel_requested")
+        self.run.note(RunEvent.CANCEL_REQUESTED)
         return decision
 
     def _cancel(self, decision: Cancel) -> Generator[Any, Any, None]:
         self.state = decision.state
         if not self.cancel_sent:
             result = yield from self.run.call(CANCEL_RUN, ErrorCode.INTERNAL_ERROR)
-            # A transient failure is retried at the next poll; the cancel budget bounds it all.
-            self.cancel_sent = not isinstance(result, ActivityError) or not result.transient
+            # A transient failure, or a refusal (maybe stray), is retried at the next poll; the cancel budget
+            # bounds it all, so one stray answer never leaves the job running.
+            self.cancel_sent = not isinstance(result, ActivityError) or not (result.transient or result.refused)
         yield self.run.timer(decision.seconds)
 
     def _continue(self, decision: ContinueAsNew) -> Generator[Any, Any, Decision | dict[str, Any]]:
@@ -130,10 +132,12 @@ class _Polling:
                              run.context.new_uuid())
         before = (run.record.status, run.record.remote_status)
         run.record = _trouble(run.record, seen).polled(decision.state, seen if isinstance(seen, Polled) else None)
+        if isinstance(decision, Finish) and isinstance(seen, ActivityError) and seen.refused:
+            run.record = run.record.with_error(seen.error)  # the refusal held for the confirm budget: the end
         if (run.record.status, run.record.remote_status) != before:
-            run.note("status_changed")
+            run.note(RunEvent.STATUS_CHANGED)
         if isinstance(decision, Cancel):
-            run.note("cancel_requested", reason=decision.reason.value)
+            run.note(RunEvent.CANCEL_REQUESTED, reason=decision.reason.value)
         if isinstance(decision, Wait) and decision.state.cancel_reason is not None and not self.cancel_sent:
             # the cancel call failed transiently: send it again; next_poll's cancel budget bounds this
             decision = Cancel(decision.state.cancel_reason, decision.seconds, decision.state)
@@ -149,19 +153,27 @@ def _trouble(record: RunRecord, seen: Polled | ActivityError) -> RunRecord:
     return record
 
 
-def observation(seen: Polled | ActivityError) -> StatusObservation | TransientError | ConnectionMissing:
+def observation(seen: Polled | ActivityError) -> StatusObservation | TransientError | Unconfirmed | ConnectionMissing:
     """What a poll result tells next_poll. A failed poll counts as transient (its budget bounds it), but a
-    missing connection has a budget of its own."""
+    missing connection has a budget of its own, and a refusal (401/403/404) is believed only once it holds."""
     if isinstance(seen, ActivityError) and seen.code == ErrorCode.CONNECTION_NOT_CONFIGURED.value:
         return ConnectionMissing()
+    if isinstance(seen, ActivityError) and seen.refused:
+        known = seen.code in {code.value for code in ErrorCode}
+        return Unconfirmed(ErrorCode(seen.code) if known else ErrorCode.PLATFORM_REJECTED, seen.retry_after)
     if isinstance(seen, ActivityError):
         return TransientError(seen.retry_after)
     return StatusObservation(seen.status, seen.remote_status, None, seen.error_code)
 
 
 def finish(run: RunContext, decision: Finish) -> Generator[Any, Any, dict[str, Any]]:
-    """Read outputs on Success, write every known output back to the parameters, publish the end."""
+    """Read outputs on Success, write every known output back to the parameters, publish the end.
+
+    Success only when every promised Output parameter was read: a read that keeps failing, or outputs
+    without a promised one, end the run Failed with OutputsUnavailable, saying the remote job succeeded.
+    """
     outputs: dict[str, Any] = {}
+    result: Any = None
     if decision.status is RunStatus.SUCCESS:
         result = yield from run.call_retrying(READ_OUTPUTS)
         outputs = dict(result.outputs) if isinstance(result, OutputsRead) else {}
@@ -170,7 +182,13 @@ def finish(run: RunContext, decision: Finish) -> Generator[Any, Any, dict[str, A
     written = apply_outputs(params, {**run.record.outputs, **outputs})
     run.record = run.record.with_outputs(outputs, [p.to_dict() for p in written])
     if decision.status is RunStatus.SUCCESS:
-        return run.end(decision.status, None, None)
+        missing = outputs_missing(params, {**run.record.outputs, **outputs})
+        if isinstance(result, OutputsRead) and not missing:
+            return run.end(decision.status, None, None)
+        where = {"remoteRunId": run.record.remote_run_id, "monitorUrl": run.record.monitor_url}
+        error = result.error.to_dict() if isinstance(result, ActivityError) else None
+        return run.end(RunStatus.FAILED, ErrorCode.OUTPUTS_UNAVAILABLE,
+                       outputs_unavailable_message(where, missing, error))
     return run.end(decision.status, decision.error_code, _end_message(run.record, decision))
 
 

@@ -8,24 +8,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Generator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
 
-from core.poll_policy import PollPolicy
-from core.protocol import CANCEL_EVENT, WAKE_EVENT, ActivityCall, ActivityError, RunError, RunInput, read_result
+from core.poll_policy import PollPolicy, retry_wait
+from core.protocol import (
+    CANCEL_EVENT,
+    WAKE_EVENT,
+    ActivityCall,
+    ActivityError,
+    RunError,
+    RunEvent,
+    RunInput,
+    read_result,
+)
 from core.run_events import log_run_event
 from core.run_record import RunRecord
 from core.status import ErrorCode, RunStatus
 
 run_log = logging.getLogger("runbridge.run")
 # Submit and output reads are idempotent or reconciled on every platform, so a transient failure is tried
-# again: after a backoff that doubles from RETRY_FIRST to RETRY_CAP seconds, never before the platform's
-# Retry-After, on a durable timer (an activity never sleeps), RETRY_ATTEMPTS times in all.
-RETRY_ATTEMPTS = 10
-RETRY_FIRST = 15.0
-RETRY_CAP = 300.0
+# again on a durable timer (an activity never sleeps), as core.poll_policy.retry_wait says.
 MAX_MOMENTS = 60  # a run's carried moments: the first (its submit) and the latest ones
 
 
@@ -71,22 +76,22 @@ class RunContext:
         """A new wake-up waiter, when the run's events are wired: one at a time (poll_loop.py)."""
         self.wake_event = self.context.wait_for_external_event(WAKE_EVENT) if self.events else None
 
-    def note(self, event: str, **extra: Any) -> None:
+    def note(self, event: RunEvent, **extra: Any) -> None:
         """Remember a key moment of the run (core/timeline.py draws them) and log it as a run event."""
         record = self.record
-        self.moments.append({"time": self.now(), "event": event, "status": record.status.value,
+        self.moments.append({"time": self.now(), "event": event.value, "status": record.status.value,
                              "remoteStatus": record.remote_status, "polls": record.polls})
         if len(self.moments) > MAX_MOMENTS:
             del self.moments[1]
         self.emit(event, **extra)
 
-    def emit(self, event: str, **extra: Any) -> None:
+    def emit(self, event: RunEvent, **extra: Any) -> None:
         """One structured run event (core/run_events.py), written once: never while the episode replays.
         Never a secret: the run record holds none."""
         if self.context.is_replaying:
             return
         record = self.record
-        fields = {"event": event, "runId": record.id, "jobType": record.job_type, "connection": record.connection,
+        fields = {"event": event.value, "runId": record.id, "jobType": record.job_type, "connection": record.connection,
                   "job": record.job, "remoteRunId": record.remote_run_id, "status": record.status.value,
                   "remoteStatus": record.remote_status, "errorCode": record.error.code if record.error else None,
                   "polls": record.polls, **extra}
@@ -125,19 +130,27 @@ class RunContext:
             return ActivityError(RunError.of(ErrorCode.INTERNAL_ERROR, f"{activity} answered an unreadable result"))
         return result
 
-    def call_retrying(self, activity: str) -> Generator[Any, Any, Any]:
-        """Call an activity; call again after a transient failure (RETRY_* above).
+    def call_retrying(self, activity: str, deadline: str | None = None) -> Generator[Any, Any, Any]:
+        """Call an activity; call again after a transient failure, and after a refusal (a stray 401/403/404)
+        within the confirm budget, on timers that core.poll_policy.retry_wait caps by the platform's
+        Retry-After and by `deadline` (ISO time; a submit's is the start deadline).
 
         A cancel raised meanwhile stays on the cancel waiter and is acted on after the call: a submit that
         failed transiently may still have made the remote job, which the next attempt finds and the loop then
         cancels, so nothing is left running.
         """
         result: Any = None
-        for attempt in range(RETRY_ATTEMPTS):
+        refused_since: datetime | None = None
+        for attempt in range(self.policy.retry_attempts):
             result = yield from self.call(activity)
-            if not isinstance(result, ActivityError) or not result.transient:
+            if not isinstance(result, ActivityError) or not (result.transient or result.refused):
                 return result
-            wait = max(min(RETRY_FIRST * 2**attempt, RETRY_CAP), result.retry_after or 0.0)
+            now = self.context.current_utc_datetime
+            refused_since = (refused_since or now) if result.refused else None
+            wait = retry_wait(self.policy, attempt, result.retry_after, now, refused_since=refused_since,
+                              deadline=None if deadline is None else datetime.fromisoformat(deadline))
+            if wait is None:
+                return result
             yield self.timer(wait)
         return result
 
@@ -145,14 +158,14 @@ class RunContext:
         """The run is over: publish the final record and return it (the orchestration's output)."""
         error = None if code is None else RunError.of(code, message or "")
         self.record = self.record.end(status, error, self.now())
-        self.emit("ended")
+        self.emit(RunEvent.ENDED)
         return self.record.to_dict()
 
     def continue_as_new(self, next_input: Callable[[dict[str, Any], list[dict[str, Any]]], RunInput]) -> dict[str, Any]:
         """Note the restart, then restart with `next_input(record, moments)` (the moments include this one);
         the record is this execution's output."""
         self.publish()
-        self.note("continued_as_new")
+        self.note(RunEvent.CONTINUED_AS_NEW)
         self.context.continue_as_new(next_input(self.record.to_dict(), self.moments).to_dict())
         return self.record.to_dict()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from core.durations import parse_duration
 from core.poll_policy import PollState
-from core.protocol import SUBMIT_RUN, ActivityError, Submitted
+from core.protocol import SUBMIT_RUN, ActivityError, RunEvent, Submitted
 from core.status import ErrorCode, RunStatus
 
 from .run_context import RunContext
@@ -44,7 +44,7 @@ def submit_phase(run: RunContext) -> Generator[Any, Any, PollState | dict[str, A
         return _not_submitted(run, answer)
     run.record = run.record.submitted(answer)
     run.events = answer.events
-    run.note("submitted")
+    run.note(RunEvent.SUBMITTED)
     return state
 
 
@@ -77,7 +77,7 @@ def _submit_when_free(run: RunContext, state: PollState,
     for attempt in range(policy.polls_per_execution):
         if seconds is not None and (yield from run.wait_or_cancel(seconds)):
             return None
-        submitted = yield from run.call_retrying(SUBMIT_RUN)
+        submitted = yield from run.call_retrying(SUBMIT_RUN, state.start_deadline)
         if not isinstance(submitted, ActivityError) or not submitted.busy:
             return submitted
         wait = policy.first_interval if seconds is None else min(seconds * policy.growth, policy.max_interval)
@@ -85,7 +85,7 @@ def _submit_when_free(run: RunContext, state: PollState,
         if not state.starts_in_time(run.context.current_utc_datetime, seconds):
             return submitted
         if attempt == 0 and carried_wait is None:
-            run.note("waiting")
+            run.note(RunEvent.WAITING)
     if run.cancel_event.is_completed:  # raised during the last attempt: continue-as-new would drop it
         return None
     return GoOnWaiting(seconds or policy.first_interval)

@@ -34,11 +34,14 @@ class RemoteState:
     ended_at: str | None = None
     error: str | None = None
     error_code: ErrorCode | None = None  # on an active status: cancel with this code (see core.poll_policy)
+    confirmed: bool = True  # False: one answer that may be stray (a 404), believed only once it holds
 
     @classmethod
     def vanished(cls, what: str) -> RemoteState:
-        """The remote run is gone (404 on the platform): the run ends Failed with code NotFound."""
-        return cls(RunStatus.FAILED, None, error=f"{what} not found.", error_code=ErrorCode.NOT_FOUND)
+        """The remote run is not found (404 on the platform): the run ends Failed with code NotFound once
+        that answer holds (core.poll_policy confirm_budget); one 404 during a deployment is not the end."""
+        return cls(RunStatus.FAILED, None, error=f"{what} not found.", error_code=ErrorCode.NOT_FOUND,
+                   confirmed=False)
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,12 @@ class JobInfo:
 
 @dataclass(frozen=True)
 class JobsPage:
+    """One page of a platform's jobs, the cursor of the next one, and the platform calls it cost (cache
+    hits left out), so discovery can bound one request's calls."""
+
     jobs: list[JobInfo]
     next_page: str | None = None
+    calls: int = 1
 
 
 class PlatformClient(Protocol):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
+
+from core.redaction import redact
 
 log = logging.getLogger("runbridge.http")
 
@@ -128,22 +131,69 @@ def backoff_seconds(policy: RetryPolicy, failures: int, seed: str = "") -> float
     return min(policy.backoff_cap, base * (1 + policy.jitter * fraction))
 
 
+MAX_RETRY_AFTER = 3600.0  # seconds: no platform hint is believed beyond an hour (callers cap it further)
+
+
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header (seconds or an HTTP date), floored at zero; None if absent/bad."""
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), floored at zero and capped at
+    MAX_RETRY_AFTER; None when absent or garbage (NaN, infinity, a list, a date that is no date).
+
+    Gateways send absurd values (`99999999999`, `1e13`, a date in year 9999): each becomes the cap, so no
+    caller ever builds a time out of range from a hint.
+    """
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
+        seconds = _seconds_until(value, now)
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
+
+
+def _seconds_until(value: str, now: datetime | None) -> float | None:
+    """Seconds from `now` to an HTTP date; None when it is not one."""
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+    return (when - (now or datetime.now(timezone.utc))).total_seconds()
+
+
+def read_json(response: requests.Response, operation: str) -> dict[str, Any]:
+    """The JSON object of a 2xx answer; a transient PlatformError when it is none.
+
+    A gateway's HTML page with 200, a body cut at a length that matches its Content-Length, an empty or
+    plain-text answer: the platform did not say what it did, so the caller looks again later (it is
+    never read as an empty answer, nor raised as a parser's exception).
+    """
+    try:
+        body = response.json()
+    except ValueError:
+        kind = _not_json(response)
+    else:
+        if isinstance(body, dict):
+            return body
+        kind = f"JSON that is not an object ({type(body).__name__})"
+    raise PlatformError(ErrorKind.TRANSIENT, f"The platform answered HTTP {response.status_code} with {kind} "
+                        "where a JSON object was expected (a gateway or a cut answer).", code="InvalidResponse",
+                        http_status=response.status_code, operation=operation)
+
+
+def _not_json(response: requests.Response) -> str:
+    """What a body that does not parse as JSON is, in words (never its text: it may be a whole page)."""
+    content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if not response.content:
+        return "an empty body"
+    if "html" in content_type or response.content.lstrip()[:1] == b"<":
+        return "an HTML page"
+    return f"a body that is not JSON ({content_type or 'no content type'})"
 
 
 def retry_delay(policy: RetryPolicy, attempts: Attempts, kind: str, method: str, status: int | None,
@@ -262,13 +312,14 @@ class HttpClient:
                 # credential headers (apiKey, x-azureml-token) to the new host (SECURITY.md F2).
                 response = self.session.request(method, url, params=params, json=json, headers=merged,
                                                 timeout=self.timeout, allow_redirects=False)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except requests.RequestException as exc:
+                # Every failure of the wire is transient: refused, timed out, reset, a body cut short
+                # (ChunkedEncodingError), a body that does not decode (ContentDecodingError).
                 kind = "connect" if _never_sent(exc) else "read"
                 delay = retry_delay(policy, attempts, kind, method, None, None, seed=url)
                 if delay is None:
                     raise PlatformError(ErrorKind.TRANSIENT, f"{type(exc).__name__} calling the platform",
-                                        code="ConnectionError" if kind == "connect" else "Timeout",
-                                        operation=operation) from None
+                                        code=_wire_code(exc, kind), operation=operation) from None
                 setattr(attempts, kind, getattr(attempts, kind) + 1)
                 attempts.history.append(kind)
                 log.info("%s %s: %s error, retrying in %.1fs", method, operation, kind, delay)
@@ -285,19 +336,44 @@ class HttpClient:
             log.info("%s %s: HTTP %d, retrying in %.1fs", method, operation, response.status_code, delay)
             self.sleep(delay)
 
+    def request_json(self, method: str, path: str, *, operation: str, **options: Any) -> dict[str, Any]:
+        """`request`, then the JSON body (read_json): the one way a client reads an answer."""
+        return read_json(self.request(method, path, operation=operation, **options), operation)
+
+    def redact(self, text: str) -> str:
+        """`text` without any form of the credentials this client sends (core/redaction.py): for every
+        message built from a platform's answer."""
+        return redact(text, self._secrets())
+
+    def _secrets(self) -> list[str]:
+        try:
+            sent = self.auth() if self.auth else {}
+        except Exception:  # no credential now: nothing of it can be in an answer either
+            return []
+        return [value.split(" ", 1)[1] if value.startswith("Bearer ") else value for value in sent.values()]
+
     def _error(self, response: requests.Response, retry_after: float | None, operation: str) -> PlatformError:
         code, message = self.error_parser(response)
         kind = self.classify(response.status_code, code)
         if kind == ErrorKind.TRANSIENT and retry_after is not None:
             kind = ErrorKind.THROTTLED
-        return PlatformError(kind, message, code=code, http_status=response.status_code, retry_after=retry_after,
-                             operation=operation)
+        secrets = self._secrets()  # a platform may echo a key or token back, whole, in part or encoded
+        return PlatformError(kind, redact(message, secrets), code=code and redact(code, secrets),
+                             http_status=response.status_code, retry_after=retry_after, operation=operation)
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     default = {"http": 80, "https": 443}.get(parts.scheme)
     return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+
+
+def _wire_code(exc: requests.RequestException, kind: str) -> str:
+    if kind == "connect":
+        return "ConnectionError"
+    if isinstance(exc, requests.Timeout):
+        return "Timeout"
+    return "BrokenAnswer"  # reset, dropped or cut mid-answer: the server may have acted
 
 
 def _never_sent(exc: Exception) -> bool:

@@ -11,9 +11,10 @@ Shared framework:
 - `simulators.lifecycle`: `Timeline`, statuses as a pure function of clock time;
 - `simulators.tls`: a self-signed certificate for `SimServer(tls=True)` / `--tls` (the Azure SDKs
   send bearer tokens over https only; clients trust `SimServer.ca_file`);
-- `simulators.registry`: `PLATFORMS` (name -> module, default port) and `create_server`.
+- `simulators.registry`: `PLATFORMS` (name -> module, default port, from the simulator packages) and
+  `create_server`.
 
-Adding a platform (e.g. `abacus`): write `simulators/abacus.py` (or a subpackage) with
+Adding a platform (docs/adding-a-platform.md; e.g. `abacus`): write the package `simulators/abacus/` with
 
     class AbacusPlatform(Platform):
         name = "abacus"
@@ -34,7 +35,7 @@ Adding a platform (e.g. `abacus`): write `simulators/abacus.py` (or a subpackage
     def create(clock, **options):
         return AbacusPlatform(clock, **options)
 
-and keep its entry in `simulators.registry.PLATFORMS`. Then
+and `DEFAULT_PORT`, `SUMMARY`, `CONNECTION` and `connection_settings(url)` beside `create`. Then
 `python -m simulators abacus --port 7103` and `create_server("abacus", clock).start()` work.
 
 Control routes every simulator serves (never part of a real API, no auth):

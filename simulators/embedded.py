@@ -5,6 +5,7 @@ catalog's connections (`azureml-sim`, `foundry-sim`, `abacus-sim`) to reach them
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -15,30 +16,18 @@ from simulators.server import SimServer
 
 log = logging.getLogger("simulators.embedded")
 LOCAL_CREDENTIAL_SETTING = "RUNBRIDGE_LOCAL_CREDENTIAL"
-ABACUS_SIM_KEY = "sim-abacus-key"
 
 
-def _azure_ml(url: str) -> dict[str, str]:
-    from simulators.azure_ml.catalog import REGION, RESOURCE_GROUP, SUBSCRIPTION, WORKSPACE
-
-    return {"type": "azure_ml", "subscriptionId": SUBSCRIPTION, "resourceGroup": RESOURCE_GROUP,
-            "workspace": WORKSPACE, "region": REGION, "armEndpoint": url, "historyEndpoint": url}
-
-
-def _foundry_agents(url: str) -> dict[str, str]:
-    return {"type": "foundry_agents", "endpoint": f"{url}/api/projects/sim-project"}
+def _catalog() -> dict[str, tuple[str, Callable[[str], dict[str, str]]]]:
+    """platform -> (connection name, settings for its simulator at url), from each simulator package."""
+    catalog = {}
+    for platform, entry in PLATFORMS.items():
+        module = importlib.import_module(entry.module)
+        catalog[platform] = (module.CONNECTION, module.connection_settings)
+    return catalog
 
 
-def _abacus(url: str) -> dict[str, str]:
-    return {"type": "abacus", "endpoint": url, "apiKey": ABACUS_SIM_KEY}
-
-
-# platform -> (connection name, settings for a simulator at url)
-CATALOG: dict[str, tuple[str, Callable[[str], dict[str, str]]]] = {
-    "azure_ml": ("azureml-sim", _azure_ml),
-    "foundry_agents": ("foundry-sim", _foundry_agents),
-    "abacus": ("abacus-sim", _abacus),
-}
+CATALOG = _catalog()
 
 
 @dataclass
@@ -53,17 +42,19 @@ class Simulation:
             server.stop()
 
     def subscribe_events(self, webhook: str) -> None:
-        """Point the Azure ML simulator's Event Grid system topic at `webhook` (devhost's Event Grid route)."""
-        server = self.servers.get("azure_ml")
-        if server is not None:
-            server.platform.subscribe(webhook)
+        """Point every simulator that publishes status events (Azure ML's Event Grid system topic) at `webhook`
+        (devhost's Event Grid route)."""
+        for server in self.servers.values():
+            if server.platform.events_source:
+                server.platform.subscribe(webhook)
 
 
 def start_simulation(clock: Clock, environ: MutableMapping[str, str], ports: dict[str, int] | None = None,
                      only: tuple[str, ...] | None = None, events: bool = False, **options: dict) -> Simulation:
     """Start each simulator whose module exists (default ports 7101-7103; 0 picks a free one), or those in
-    `only`, and write `CONNECTIONS__<name>__*` settings for it into `environ`. With `events`, `azureml-sim`
-    says its run status events are wired (`events=eventgrid`): see `Simulation.subscribe_events`."""
+    `only`, and write `CONNECTIONS__<name>__*` settings for it into `environ`. With `events`, the connection of a
+    simulator that publishes status events says they are wired (`azureml-sim`: `events=eventgrid`); see
+    `Simulation.subscribe_events`."""
     simulation = Simulation()
     for platform, (connection, settings_for) in CATALOG.items():
         if only is not None and platform not in only:
@@ -77,8 +68,8 @@ def start_simulation(clock: Clock, environ: MutableMapping[str, str], ports: dic
         url = server.start()
         simulation.servers[platform] = server
         settings = settings_for(url)
-        if events and platform == "azure_ml":
-            settings["events"] = "eventgrid"
+        if events and server.platform.events_source:
+            settings["events"] = server.platform.events_source
         for key, value in settings.items():
             simulation.settings[f"CONNECTIONS__{connection}__{key}"] = value
     simulation.settings[LOCAL_CREDENTIAL_SETTING] = "1"

@@ -28,6 +28,15 @@ class FaultKind(str, Enum):
     APPLY_THEN_TIMEOUT = (
         "apply_then_timeout"  # run the operation, hang `seconds`, then drop (or answer `status`)
     )
+    # What gateways and proxies in front of real platforms send (issue 19), not shaped to our client:
+    GATEWAY_502 = "gateway_502"  # an Application Gateway / Front Door HTML 502 page; the operation does not run
+    GATEWAY_200 = "gateway_200"  # the operation runs, a proxy answers 200 with an HTML page instead of its answer
+    CUT_BODY = "cut_body"  # the operation runs, its answer stops halfway and the connection closes
+    RESET = "reset"  # the operation runs, the connection is reset (RST) halfway through the answer
+    STRAY_403 = "stray_403"  # a 403 in the platform's shape during a deployment; the operation does not run
+    STRAY_404 = "stray_404"  # a 404 in the platform's shape from a replica that lags; the operation does not run
+    ABSURD_RETRY_AFTER = "absurd_retry_after"  # 429 with Retry-After 99999999999, 1e13 or a date in 9999, in turn
+    NON_JSON_200 = "non_json_200"  # the operation runs, the answer is 200 with an empty body typed as JSON
 
 
 _ALIASES = {"429": FaultKind.THROTTLE, "500": FaultKind.SERVER_ERROR, "503": FaultKind.UNAVAILABLE}
@@ -39,6 +48,18 @@ DEFAULT_RATE_KINDS: tuple[FaultKind, ...] = (
     FaultKind.DROP,
 )
 """Kinds drawn by rate unless told otherwise: quick ones, none that performs the operation."""
+
+HOSTILE_KINDS: tuple[FaultKind, ...] = (
+    FaultKind.GATEWAY_200,
+    FaultKind.GATEWAY_502,
+    FaultKind.CUT_BODY,
+    FaultKind.RESET,
+    FaultKind.STRAY_403,
+    FaultKind.STRAY_404,
+    FaultKind.ABSURD_RETRY_AFTER,
+    FaultKind.NON_JSON_200,
+)
+"""What a hostile gateway or platform sends (tests/reliability/test_hostile.py injects each)."""
 
 
 def parse_kind(value: str | FaultKind) -> FaultKind:
@@ -63,7 +84,8 @@ class Fault:
     it hits. `retry_after` (seconds) goes in the Retry-After header of a throttle (always) or an
     unavailable fault (when set). `seconds` is the real delay of `slow` and the hang of
     `apply_then_timeout`. `status`, for `apply_then_timeout` only, answers that status (e.g. 504,
-    in the platform's error shape) after the hang instead of dropping the connection.
+    in the platform's error shape) after the hang instead of dropping the connection. `skip` lets that
+    many matching requests through untouched first (the fault then hits, say, the fifth poll).
     """
 
     kind: FaultKind
@@ -72,10 +94,13 @@ class Fault:
     retry_after: int | None = None
     seconds: float = 1.0
     status: int | None = None
+    skip: int = 0
 
     def __post_init__(self) -> None:
         if self.times < 1:
             raise ValueError("times must be at least 1")
+        if self.skip < 0:
+            raise ValueError("skip must not be negative")
         if self.seconds < 0:
             raise ValueError("seconds must not be negative")
         if self.retry_after is not None and self.retry_after < 0:
@@ -88,7 +113,7 @@ class Fault:
         """Build a fault from the JSON of `POST /_sim/faults` (camelCase keys); ValueError if malformed."""
         if not isinstance(data, Mapping) or "kind" not in data:
             raise ValueError("a fault is an object with at least 'kind'")
-        unknown = set(data) - {"kind", "operation", "times", "retryAfter", "seconds", "status"}
+        unknown = set(data) - {"kind", "operation", "times", "retryAfter", "seconds", "status", "skip"}
         if unknown:
             raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
         try:
@@ -99,6 +124,7 @@ class Fault:
                 retry_after=None if data.get("retryAfter") is None else int(data["retryAfter"]),
                 seconds=float(data.get("seconds", 1.0)),
                 status=None if data.get("status") is None else int(data["status"]),
+                skip=int(data.get("skip", 0)),
             )
         except (TypeError, ValueError) as exc:
             raise ValueError(f"bad fault {dict(data)!r}: {exc}") from None
@@ -112,6 +138,7 @@ class Fault:
             "retryAfter": self.retry_after,
             "seconds": self.seconds,
             "status": self.status,
+            "skip": self.skip,
         }
 
 
@@ -131,7 +158,7 @@ class FaultInjector:
         seconds: float = 1.0,
     ) -> None:
         self._lock = threading.Lock()
-        self._script: list[list[Any]] = []  # [fault, hits left]
+        self._script: list[list[Any]] = []  # [fault, hits left, matches still to let through]
         self.retry_after = retry_after
         self.seconds = seconds
         self.configure(rate=rate, seed=seed, kinds=kinds)
@@ -160,7 +187,7 @@ class FaultInjector:
     def script(self, *faults: Fault) -> None:
         """Queue faults for the next matching requests, after those already queued."""
         with self._lock:
-            self._script.extend([fault, fault.times] for fault in faults)
+            self._script.extend([fault, fault.times, fault.skip] for fault in faults)
 
     def clear(self) -> None:
         """Drop every scripted fault (the rate stays)."""
@@ -176,7 +203,7 @@ class FaultInjector:
     def pending(self) -> list[Fault]:
         """Scripted faults not yet used up, each with its remaining `times`."""
         with self._lock:
-            return [_with_times(fault, left) for fault, left in self._script]
+            return [_with_times(fault, left, skip) for fault, left, skip in self._script]
 
     def pick(self, operation: str) -> Fault | None:
         """The fault for one `operation` request: the first matching scripted one, else maybe a rate one."""
@@ -184,6 +211,9 @@ class FaultInjector:
             for entry in self._script:
                 fault = entry[0]
                 if fault.operation in (None, operation):
+                    if entry[2] > 0:  # let this one through, count it
+                        entry[2] -= 1
+                        return None
                     entry[1] -= 1
                     if entry[1] == 0:
                         self._script.remove(entry)
@@ -194,5 +224,5 @@ class FaultInjector:
             return None
 
 
-def _with_times(fault: Fault, times: int) -> Fault:
-    return Fault(fault.kind, fault.operation, times, fault.retry_after, fault.seconds, fault.status)
+def _with_times(fault: Fault, times: int, skip: int = 0) -> Fault:
+    return Fault(fault.kind, fault.operation, times, fault.retry_after, fault.seconds, fault.status, skip)

@@ -1,7 +1,8 @@
 """The platform registry: which simulators exist, where their code lives, which port they default to.
 
-Adding a platform is one entry in `PLATFORMS` plus a module that defines
-`create(clock, **options) -> Platform`. A registered platform whose module is not written yet is
+A simulator is the package `simulators/<connection type>/` (core.connections.ConnectionType: the same name as
+the platform folder) defining `create(clock, **options) -> Platform`, `DEFAULT_PORT` and `SUMMARY`: adding the
+folder adds the simulator (docs/adding-a-platform.md). A platform whose simulator is not written yet is
 reported as "not available yet" instead of crashing with an import error.
 """
 
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.connections import ConnectionType
 from devkit.clock import Clock
 from simulators.faults import FaultInjector
 from simulators.server import Platform, SimServer
@@ -26,15 +28,21 @@ class PlatformEntry:
     summary: str
 
 
-PLATFORMS: dict[str, PlatformEntry] = {
-    "azure_ml": PlatformEntry(
-        "simulators.azure_ml", 7101, "Azure ML workspace Jobs API (ARM) and RunHistory"
-    ),
-    "foundry_agents": PlatformEntry(
-        "simulators.foundry_agents", 7102, "AI Foundry Agent Service (assistants)"
-    ),
-    "abacus": PlatformEntry("simulators.abacus", 7103, "Abacus.AI REST API v0 pipelines"),
-}
+def _entries() -> dict[str, PlatformEntry]:
+    entries = {}
+    for connection_type in ConnectionType:
+        module_name = f"simulators.{connection_type.value}"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:  # the module exists but one of its imports is missing: a real bug
+                raise
+            continue
+        entries[connection_type.value] = PlatformEntry(module_name, module.DEFAULT_PORT, module.SUMMARY)
+    return entries
+
+
+PLATFORMS: dict[str, PlatformEntry] = _entries()
 
 
 class PlatformNotAvailable(LookupError):

@@ -24,6 +24,7 @@ import json
 import logging
 import socket
 import ssl
+import struct
 import sys
 import threading
 import weakref
@@ -49,7 +50,30 @@ _ERROR_FAULTS = {
     FaultKind.THROTTLE: (429, "Too many requests; retry after the Retry-After delay."),
     FaultKind.SERVER_ERROR: (500, "Internal server error."),
     FaultKind.UNAVAILABLE: (503, "The service is temporarily unavailable."),
+    FaultKind.STRAY_403: (403, "The client does not have authorization to perform this action."),
+    FaultKind.STRAY_404: (404, "The requested resource was not found."),
+    FaultKind.ABSURD_RETRY_AFTER: (429, "Too many requests; retry after the Retry-After delay."),
 }
+ABSURD_RETRY_AFTERS = ("99999999999", "1e13", "Fri, 31 Dec 9999 23:59:59 GMT")
+"""What ABSURD_RETRY_AFTER faults put in Retry-After, in turn: seconds past any date, a float, a far date."""
+
+# An Application Gateway v2 502 page as gateways in front of Azure services send it: HTML, not the platform's
+# JSON error shape. The same page with 200 is what a proxy that swallowed the answer sends.
+GATEWAY_PAGE = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1>"
+    b"</center>\r\n<hr><center>Microsoft-Azure-Application-Gateway/v2</center>\r\n</body>\r\n</html>\r\n"
+)
+_PAGE_FAULTS = {FaultKind.GATEWAY_502: 502, FaultKind.GATEWAY_200: 200}
+_ANSWER_FAULTS = frozenset({FaultKind.GATEWAY_200, FaultKind.CUT_BODY, FaultKind.RESET, FaultKind.NON_JSON_200})
+"""Faults that run the operation, then spoil its answer: the client cannot know what happened."""
+
+
+class CutAnswer:
+    """A response whose body stops halfway: the connection is closed (FIN), or reset (RST) when `reset`."""
+
+    def __init__(self, response: Response, reset: bool) -> None:
+        self.response, self.reset = response, reset
+        self.status, self.headers = response.status, response.headers
 
 
 class Platform:
@@ -65,6 +89,7 @@ class Platform:
 
     name = "platform"
     requires_bearer = True
+    events_source: str | None = None  # the `events` setting of a platform that publishes status events
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
@@ -93,6 +118,10 @@ class Platform:
     def sim_routes(self) -> list[Route]:
         """Platform-specific control routes under `/_sim/` (never part of the real API)."""
         return []
+
+    def subscribe(self, webhook: str) -> None:
+        """Deliver the platform's status events to `webhook` (only where `events_source` is set)."""
+        raise NotImplementedError(f"the {self.name} simulator publishes no status events")
 
     def start(self) -> None:
         """Start the platform's own background work, if any (SimServer.start calls it)."""
@@ -145,6 +174,7 @@ class SimServer:
         self._requests: Counter[str] = Counter()
         self._faults_by_kind: Counter[str] = Counter()
         self._faults_by_operation: Counter[str] = Counter()
+        self._absurd = 0  # ABSURD_RETRY_AFTER faults answered so far (picks the next value)
         self._request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -234,6 +264,7 @@ class SimServer:
             self._faults_by_kind.clear()
             self._faults_by_operation.clear()
             self._request_log.clear()
+            self._absurd = 0
 
     def request_log(self) -> list[dict[str, Any]]:
         """The platform requests received, oldest first: operation, method, path, query, arrival time on the
@@ -243,7 +274,7 @@ class SimServer:
 
     # -- dispatch ------------------------------------------------------------------------------------
 
-    def dispatch(self, request: Request) -> Response | None:
+    def dispatch(self, request: Request) -> Response | CutAnswer | None:
         """Answer one request; None means: drop the connection without a response."""
         if request.path == "/_sim" or request.path.startswith("/_sim/"):
             return self._dispatch_control(request)
@@ -259,7 +290,7 @@ class SimServer:
             })
         return response
 
-    def _dispatch_platform(self, request: Request) -> Response | None:
+    def _dispatch_platform(self, request: Request) -> Response | CutAnswer | None:
         route, params, allowed = self._router.find(request.method, request.path)
         platform = self.platform
         with self._lock:
@@ -287,19 +318,27 @@ class SimServer:
             return self.platform.auth_error(request, missing)
         return self.platform.check(request)
 
-    def _apply(self, route: Route, request: Request, fault: Fault | None) -> Response | None:
+    def _apply(self, route: Route, request: Request, fault: Fault | None) -> Response | CutAnswer | None:
         if fault is None:
             return self._run(route, request)
         if fault.kind in _ERROR_FAULTS:
             status, message = _ERROR_FAULTS[fault.kind]
-            retry_after = fault.retry_after
+            retry_after: int | str | None = fault.retry_after
             if fault.kind is FaultKind.THROTTLE and retry_after is None:
                 retry_after = DEFAULT_RETRY_AFTER
+            if fault.kind is FaultKind.ABSURD_RETRY_AFTER:
+                with self._lock:
+                    retry_after = ABSURD_RETRY_AFTERS[self._absurd % len(ABSURD_RETRY_AFTERS)]
+                    self._absurd += 1
             headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
             with self._lock:
                 return self._error(request, status, message, headers)
+        if fault.kind is FaultKind.GATEWAY_502:
+            return Response(502, GATEWAY_PAGE, {"Content-Type": "text/html"})
         if fault.kind is FaultKind.DROP:
             return None
+        if fault.kind in _ANSWER_FAULTS:
+            return self._spoil(fault, self._run(route, request))
         if fault.kind is FaultKind.SLOW and self._stopping.wait(fault.seconds):
             return None  # stopping: give up the delayed request
         response = self._run(route, request)
@@ -310,6 +349,15 @@ class SimServer:
             with self._lock:
                 return self._error(request, fault.status, "The operation timed out at the gateway.")
         return response
+
+    @staticmethod
+    def _spoil(fault: Fault, answer: Response) -> Response | CutAnswer:
+        """The answer of an operation that ran, spoiled on its way back by `fault`."""
+        if fault.kind in _PAGE_FAULTS:
+            return Response(_PAGE_FAULTS[fault.kind], GATEWAY_PAGE, {"Content-Type": "text/html"})
+        if fault.kind is FaultKind.NON_JSON_200:
+            return Response(200, b"", {"Content-Type": "application/json; charset=utf-8"})
+        return CutAnswer(answer, reset=fault.kind is FaultKind.RESET)
 
     def _run(self, route: Route, request: Request) -> Response:
         with self._lock:
@@ -497,11 +545,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             _shutdown(self.connection)
             return
+        if isinstance(response, CutAnswer):
+            self._write(response.response, cut=True)
+            self.close_connection = True
+            if response.reset:  # RST, not FIN: SO_LINGER with a zero timeout, then close
+                with contextlib.suppress(OSError):
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                return
+            _shutdown(self.connection)
+            return
         self._write(response)
 
     do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _serve
 
-    def _write(self, response: Response) -> None:
+    def _write(self, response: Response, cut: bool = False) -> None:
         # A `bytes` body goes out as it is (a gateway's HTML error page, say), typed by the response's own
         # Content-Type header or as text; any other body is JSON.
         raw = isinstance(response.body, (bytes, bytearray))
@@ -517,7 +575,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(body[: max(1, len(body) // 2)] if cut else body)
+            if cut:
+                self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. its timeout)
             self.close_connection = True
 

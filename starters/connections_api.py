@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
 import logging
+import os
+import secrets
 import time
 from typing import Any
 
@@ -15,6 +14,7 @@ import azure.functions as func
 
 from core.connections import CONNECTION_TYPE_FOR_JOB_TYPE, Connection
 from core.job_types import registered_job_types
+from core.page_tokens import derive_key, read_page, sign_page
 from platforms.base import JobInfo
 from platforms.http import PlatformError
 from platforms.registry import client_for, connections, get_connection
@@ -26,6 +26,7 @@ bp = df.Blueprint()
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
 MAX_PLATFORM_PAGES = 25  # platform pages read for one of ours, so one request stays bounded
+MAX_PLATFORM_CALLS = 50  # platform calls begun for one of ours (a page in progress is finished)
 
 
 def _job_types_of(connection_type: str) -> list[str]:
@@ -43,29 +44,37 @@ async def api_list_connections(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(200, {"connections": listed})
 
 
-def _encode_page(token: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"p": token}).encode()).decode().rstrip("=")
+PAGE_KEY_SETTING = "RUNBRIDGE_PAGE_TOKEN_KEY"
+_process_key = secrets.token_bytes(32)
 
 
-def _decode_page(text: str) -> str | None:
-    try:
-        padded = text + "=" * (-len(text) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode()))["p"]
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
-        return None
-    return value if isinstance(value, str) else None
+def _page_key() -> bytes:
+    """The app's key for discovery page tokens (core/page_tokens.py): from the RUNBRIDGE_PAGE_TOKEN_KEY
+    setting, else from the storage connection string's account key (one per app, shared by its instances),
+    else made at start-up (tokens then hold on the instance that gave them: docs/operations.md)."""
+    configured = os.environ.get(PAGE_KEY_SETTING)
+    if configured:
+        return derive_key(configured)
+    storage = os.environ.get("AzureWebJobsStorage") or ""  # noqa: SIM112 (the Functions setting's name)
+    if "AccountKey=" in storage:
+        return derive_key(storage)
+    return _process_key
 
 
 def _collect(connection, page_token: str | None, size: int) -> tuple[list[JobInfo], str | None]:
-    """Follow the platform's own paging until `size` jobs or the end (bounded by MAX_PLATFORM_PAGES)."""
+    """Follow the platform's own paging until `size` jobs or the end, bounded by MAX_PLATFORM_PAGES and
+    MAX_PLATFORM_CALLS (a page may cost a call per job: Abacus describes each pipeline); the rest is on the
+    next page of ours, so a large pageSize never fans out without bound."""
     client = client_for(connection)
     jobs: list[JobInfo] = []
     token = page_token
+    calls = 0
     for _ in range(MAX_PLATFORM_PAGES):
         page = client.list_jobs(token)
         jobs.extend(page.jobs)
         token = page.next_page
-        if not token or len(jobs) >= size:
+        calls += page.calls
+        if not token or len(jobs) >= size or calls >= MAX_PLATFORM_CALLS:
             break
     return jobs, token
 
@@ -85,7 +94,7 @@ async def api_list_jobs(req: func.HttpRequest) -> func.HttpResponse:
                               "pageSize")
     token = None
     if req.params.get("page"):
-        token = _decode_page(req.params["page"])
+        token = read_page(_page_key(), connection.name, req.params["page"])
         if token is None:
             return error_response(400, "InvalidRequest", "page is not a token this API gave out.", "page")
     try:
@@ -94,7 +103,7 @@ async def api_list_jobs(req: func.HttpRequest) -> func.HttpResponse:
         log.warning("discovery on %s failed: %s", connection.name, exc.code)
         return platform_error_response(connection, exc)
     return json_response(200, {"jobs": [j.to_dict() for j in jobs],
-                               "nextPage": _encode_page(next_token) if next_token else None})
+                               "nextPage": sign_page(_page_key(), connection.name, next_token) if next_token else None})
 
 
 def _probe(connection: Connection) -> dict[str, Any]:

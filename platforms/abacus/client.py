@@ -87,6 +87,7 @@ STATUS_TABLE: Mapping[str, RunStatus] = {
     "COMPLETED": RunStatus.UNKNOWN,
 }
 PIPELINE_CACHE_SECONDS = 60.0
+MAX_CACHED_PIPELINES = 1000  # described pipelines kept per client (the oldest go first)
 RECONCILE_LIMIT = 50  # newest versions searched for this run's own (§2: newest first [U], §6 gotcha 2)
 CLOCK_SKEW = timedelta(seconds=30)  # the run's creation (host clock) vs a version's createdAt (Abacus clock)
 MAX_CLAIMS = 10_000  # versions remembered as some run's, per client
@@ -105,7 +106,8 @@ class AbacusClient:
         self._secret = secret
         self._clock = clock
         self.dashboard = (connection.settings.get("dashboardEndpoint") or DASHBOARD).rstrip("/")
-        self._pipelines: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._pipelines: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._listed: tuple[float, list[dict[str, Any]]] | None = None
         self._claims: OrderedDict[str, str] = OrderedDict()  # pipeline version id -> run id
         self._lock = threading.Lock()
 
@@ -127,13 +129,31 @@ class AbacusClient:
         return found if isinstance(found, dict) else {}
 
     def _cached_pipeline(self, pipeline_id: str) -> dict[str, Any] | None:
-        """The pipeline, cached briefly (the starter checks every request against it)."""
+        """The pipeline, cached briefly (the starter checks every request against it, discovery every page)."""
         cached = self._pipelines.get(pipeline_id)
         if cached and self._clock() - cached[0] < PIPELINE_CACHE_SECONDS:
             return cached[1]
         found = self.pipeline(pipeline_id)
+        if found is None:  # a "not found" is never kept: it may be one stray 404
+            return None
         self._pipelines[pipeline_id] = (self._clock(), found)
+        while len(self._pipelines) > MAX_CACHED_PIPELINES:
+            self._pipelines.pop(next(iter(self._pipelines)))
         return found
+
+    def _is_cached(self, pipeline_id: str) -> bool:
+        cached = self._pipelines.get(pipeline_id)
+        return cached is not None and self._clock() - cached[0] < PIPELINE_CACHE_SECONDS
+
+    def _pipeline_list(self) -> tuple[list[dict[str, Any]], int]:
+        """listPipelines, cached briefly so paging through it costs one call; (pipelines, calls made)."""
+        cached = self._listed
+        if cached and self._clock() - cached[0] < PIPELINE_CACHE_SECONDS:
+            return cached[1], 0
+        pipelines = [p for p in self.call("listPipelines") or []
+                     if isinstance(p, dict) and isinstance(p.get("pipelineId"), str)]
+        self._listed = (self._clock(), pipelines)
+        return pipelines, 1
 
     def _version(self, version_id: str) -> dict[str, Any]:
         found = self.call("describePipelineVersion", pipelineVersion=version_id)
@@ -243,16 +263,22 @@ class AbacusClient:
         PIPELINES_PER_PAGE pipelines.
         """
         offset = int(page_token) if page_token and page_token.isdigit() else 0
-        pipelines = [p for p in self.call("listPipelines") or []
-                     if isinstance(p, dict) and isinstance(p.get("pipelineId"), str)]
+        pipelines, calls = self._pipeline_list()
         page = pipelines[offset: offset + PIPELINES_PER_PAGE]
         jobs = []
         for summary in page:
-            described = self.pipeline(summary["pipelineId"])
-            if described is not None:  # deleted since it was listed
-                jobs.append(self._job_info({**summary, **described}))
+            calls += 0 if self._is_cached(summary["pipelineId"]) else 1
+            described = self._cached_pipeline(summary["pipelineId"])
+            if described is None:
+                # listed, then "not found": one stray 404, or deleted since. Either way this page would be
+                # wrong: the caller asks again (a transient error) and the list is read afresh.
+                self._listed = None
+                raise PlatformError(ErrorKind.TRANSIENT, f"Pipeline {summary['pipelineId']} was listed but not "
+                                    "found when described; ask again.", code="ListChanged",
+                                    operation="describePipeline")
+            jobs.append(self._job_info({**summary, **described}))
         end = offset + len(page)
-        return JobsPage(jobs, str(end) if end < len(pipelines) else None)
+        return JobsPage(jobs, str(end) if end < len(pipelines) else None, calls)
 
     # ---- helpers -----------------------------------------------------------------------------------
     def _own(self, versions: list[dict[str, Any]], variables: list[Variable], expected: Mapping[str, Any],

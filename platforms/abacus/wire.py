@@ -19,12 +19,12 @@ from typing import Any
 
 import requests
 
+from core.redaction import redact as redact_secrets
 from platforms.http import ErrorKind, ErrorParser, PlatformError, error_kind
 
 API_PREFIX = "/api/v0/"
 REQUEST_ID_HEADER = "x-request-id"
 MAX_MESSAGE = 2000  # characters of a platform message kept (gateway pages and tracebacks can be long)
-REDACTED = "***"
 
 # errorType (the SDK's exception class names, §1 table) -> how to treat it.
 ERROR_KINDS: Mapping[str, ErrorKind] = {
@@ -64,9 +64,9 @@ def classify(status: int, error_type: str | None) -> ErrorKind:
 
 
 def redact(text: str, secret: str | None) -> str:
-    """`text` without the secret (a server may echo a wrong key back), cut to MAX_MESSAGE characters."""
-    if secret:
-        text = text.replace(secret, REDACTED)
+    """`text` without the key in any form (a server may echo a wrong key back, or part of it:
+    core/redaction.py), cut to MAX_MESSAGE characters."""
+    text = redact_secrets(text, [secret])
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 

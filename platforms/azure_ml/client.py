@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from core.connections import Connection
 from core.errors import ValidationError
@@ -68,9 +68,8 @@ class AzureMLClient:
 
     def get_job(self, name: str) -> dict[str, Any] | None:
         """The job resource, or None when the workspace has no job of that name."""
-        found = none_if_missing(lambda: self.arm.request("GET", self._job_path(name), operation="Jobs_Get",
-                                                         params={"api-version": API_VERSION}))
-        return None if found is None else found.json()
+        return none_if_missing(lambda: self.arm.request_json("GET", self._job_path(name), operation="Jobs_Get",
+                                                             params={"api-version": API_VERSION}))
 
     def template(self, name: str) -> dict[str, Any] | None:
         """The template job, cached briefly (the starter checks every request against it)."""
@@ -78,7 +77,8 @@ class AzureMLClient:
         if cached and self._clock() - cached[0] < TEMPLATE_CACHE_SECONDS:
             return cached[1]
         job = self.get_job(name)
-        self._templates[name] = (self._clock(), job)
+        if job is not None:  # a "not found" is never kept: it may be one stray 404
+            self._templates[name] = (self._clock(), job)
         return job
 
     # ---- verbs -------------------------------------------------------------------------------
@@ -105,8 +105,9 @@ class AzureMLClient:
         path, params, body = self._clone_put(request, run_id, self.get_job(request.job))
         headers = {"x-azureml-token": self._ml_token()}  # the SDK sends it on pipeline PUTs (§1.3)
         try:
-            created = self.arm.request("PUT", path, operation="Jobs_CreateOrUpdate", params=params, json=body,
-                                       headers=headers, retry=_PUT_RETRY)
+            # an HTML 200 or a cut 201 is transient too: the job may exist, so it is read back below
+            created = self.arm.request_json("PUT", path, operation="Jobs_CreateOrUpdate", params=params, json=body,
+                                            headers=headers, retry=_PUT_RETRY)
         except PlatformError as exc:
             if not exc.transient:
                 raise
@@ -115,7 +116,7 @@ class AzureMLClient:
                 log.info("PUT of %s failed (%s) but the job exists: using it", name, exc.code)
                 return self._submitted(found, run_id)
             raise  # the orchestrator tries again after the Retry-After, reading the name back first
-        return self._submitted(created.json(), run_id)
+        return self._submitted(created, run_id)
 
     def preview(self, request: RunRequest, run_id: str) -> dict[str, Any]:
         """The PUT of the clone a submit would send (template read now, nothing written)."""
@@ -124,8 +125,8 @@ class AzureMLClient:
 
     def probe(self) -> None:
         """One page of the workspace's pipeline jobs: needs the same read permission runs need."""
-        self.arm.request("GET", f"{self.workspace_path}/jobs", operation="Jobs_List",
-                         params={"api-version": API_VERSION, "jobType": "Pipeline"})
+        self.arm.request_json("GET", f"{self.workspace_path}/jobs", operation="Jobs_List",
+                              params={"api-version": API_VERSION, "jobType": "Pipeline"})
 
     def get_state(self, remote_run_id: str) -> RemoteState:
         job = self.get_job(remote_run_id)
@@ -144,8 +145,10 @@ class AzureMLClient:
                          params={"api-version": API_VERSION})
 
     def outputs(self, remote_run_id: str, request: RunRequest) -> dict[str, str]:
-        """Each declared pipeline output's location (§2.4: there is no result value, only a uri)."""
-        job = self.get_job(remote_run_id) or {}
+        """Each declared pipeline output's location (§2.4: there is no result value, only a uri). The job is
+        this run's own: a 404 is a PlatformError (maybe stray, the caller asks again), never "no outputs"."""
+        job = self.arm.request_json("GET", self._job_path(remote_run_id), operation="Jobs_Get",
+                                    params={"api-version": API_VERSION})
         found: dict[str, str] = {}
         for name, output in ((job.get("properties") or {}).get("outputs") or {}).items():
             value = output.get("uri") or output.get("assetName") or output.get("value")
@@ -166,16 +169,24 @@ class AzureMLClient:
         Jobs_List has no $filter or $top (§1.1): ask for jobType=Pipeline, follow nextLink, filter here.
         """
         if page_token:
-            response = self.arm.request("GET", page_token, operation="Jobs_List")
+            body = self.arm.request_json("GET", self._own_next_link(page_token), operation="Jobs_List")
         else:
-            response = self.arm.request("GET", f"{self.workspace_path}/jobs", operation="Jobs_List",
-                                        params={"api-version": API_VERSION, "jobType": "Pipeline"})
-        body = response.json()
+            body = self.arm.request_json("GET", f"{self.workspace_path}/jobs", operation="Jobs_List",
+                                         params={"api-version": API_VERSION, "jobType": "Pipeline"})
         jobs = [_job_info(job, self) for job in body.get("value") or []
                 if RUN_ID_TAG not in ((job.get("properties") or {}).get("tags") or {})]
         return JobsPage(jobs, body.get("nextLink"))
 
     # ---- helpers -----------------------------------------------------------------------------
+    def _own_next_link(self, link: str) -> str:
+        """`link` when it is a next page of this workspace's job list (§1.1 nextLink), else PlatformError:
+        the bearer token goes to no other path of the ARM host (discovery tokens are also signed)."""
+        parts = urlsplit(link)
+        if unquote(parts.path).rstrip("/").lower() != f"{self.workspace_path}/jobs".lower() or parts.fragment:
+            raise PlatformError(ErrorKind.PERMANENT, "Refusing a page link outside the workspace's job list.",
+                                code="ForeignUrl", operation="Jobs_List")
+        return self.arm.url(link)  # and on the connection's own origin
+
     def _clone_put(self, request: RunRequest, run_id: str, template: Mapping[str, Any] | None
                    ) -> tuple[str, dict[str, str], dict[str, Any]]:
         """(path, query, body) of the PUT that creates this run's clone; ValidationError for a bad request."""
@@ -194,16 +205,19 @@ class AzureMLClient:
         return Submitted(name, studio or self.monitor_url(name), props.get("status"))
 
     def _run_details(self, name: str) -> tuple[str | None, str | None, str | None]:
-        """Start, end and error text from RunHistory (§2.7); missing details never fail a poll."""
+        """Start, end and error text from RunHistory (§2.7); details that are missing (not found, refused)
+        never fail a poll, while a transient failure makes the poll transient so the end is read whole."""
         try:
-            details = self.history.request("GET", f"/history/v1.0{self.workspace_path}/runs/{quote(name)}/details",
-                                           operation="Runs_GetDetails").json()
+            details = self.history.request_json(
+                "GET", f"/history/v1.0{self.workspace_path}/runs/{quote(name)}/details", operation="Runs_GetDetails")
         except PlatformError as exc:
+            if exc.transient:
+                raise  # a gateway page or a cut answer: the poll is tried again, and the end is read whole
             log.info("RunHistory details for %s unavailable: %s", name, exc.code)
             return None, None, None
         error = details.get("error") or {}
         message = (error.get("error") or {}).get("message") if isinstance(error, dict) else None
-        return details.get("startTimeUtc"), details.get("endTimeUtc"), message
+        return details.get("startTimeUtc"), details.get("endTimeUtc"), message and self.history.redact(str(message))
 
 
 _PUT_RETRY = RetryPolicy(read=0, status=0)  # a PUT that may have landed is read back, not re-sent

@@ -114,7 +114,7 @@ class FoundryAgentsClient:
               json: Any = None) -> Any:
         """One data-plane call, `api-version` always added (§1, client 2); the JSON answer."""
         query = {"api-version": self.api_version, **(params or {})}
-        return self.http.request(method, path, operation=operation, params=query, json=json).json()
+        return self.http.request_json(method, path, operation=operation, params=query, json=json)
 
     def _pages(self, path: str, operation: str, params: Mapping[str, Any] | None = None,
                max_pages: int | None = None) -> Iterator[dict[str, Any]]:
@@ -223,8 +223,8 @@ class FoundryAgentsClient:
                                error_code=ErrorCode.REQUIRES_ACTION)
         if status is RunStatus.FAILED:
             code = ErrorCode.RATE_LIMITED if (run.get("last_error") or {}).get("code") == RATE_LIMIT_CODE else None
-            return RemoteState(status, remote, started_at=started, ended_at=ended_at(run), error=failure_text(run),
-                               error_code=code)
+            return RemoteState(status, remote, started_at=started, ended_at=ended_at(run),
+                               error=self.http.redact(failure_text(run)), error_code=code)
         return RemoteState(status, remote, started_at=started, ended_at=ended_at(run))
 
     def cancel(self, remote_run_id: str) -> None:

@@ -11,10 +11,27 @@ from simulators.abacus.platform import DEFAULT_API_KEY, AbacusPlatform, Answer, 
 from simulators.abacus.variables import ARGUMENT_TYPES, OUTPUT_TYPES
 from simulators.abacus.versions import COMPLETE, DEFAULT_SKIPPED, FAILED, PENDING, RUNNING
 
+# What devhost and the registry read (simulators/registry.py, simulators/embedded.py): the default port, a
+# one-line summary, and the catalog connection (DESIGN.md "Simulator catalog") that reaches it.
+DEFAULT_PORT = 7103
+SUMMARY = "Abacus.AI REST API v0 pipelines"
+CONNECTION = "abacus-sim"
+
+
+SIM_API_KEY = "sim-abacus-key"
+
+
+def connection_settings(url: str) -> dict[str, str]:
+    """The settings of the catalog connection that reaches this simulator at `url`."""
+    return {"type": "abacus", "endpoint": url, "apiKey": SIM_API_KEY}
+
+
 __all__ = [
     "ARGUMENT_TYPES",
     "COMPLETE",
+    "CONNECTION",
     "DEFAULT_API_KEY",
+    "DEFAULT_PORT",
     "DEFAULT_SKIPPED",
     "FAILED",
     "OUTPUT_TYPES",
@@ -24,10 +41,12 @@ __all__ = [
     "SEEDED",
     "SIMFAIL",
     "SIMTRAIN",
+    "SUMMARY",
     "AbacusPlatform",
     "Answer",
     "Output",
     "PipelineSpec",
     "StepSpec",
+    "connection_settings",
     "create",
 ]

@@ -97,6 +97,7 @@ class AzureMLPlatform(Platform):
     """
 
     name = "azure_ml"
+    events_source = "eventgrid"  # the workspace's Event Grid system topic (events.py)
 
     def __init__(
         self,

@@ -23,8 +23,22 @@ from simulators.foundry_agents.platform import (
     create,
 )
 
+# What devhost and the registry read (simulators/registry.py, simulators/embedded.py): the default port, a
+# one-line summary, and the catalog connection (DESIGN.md "Simulator catalog") that reaches it.
+DEFAULT_PORT = 7102
+SUMMARY = "AI Foundry Agent Service (assistants)"
+CONNECTION = "foundry-sim"
+
+
+def connection_settings(url: str) -> dict[str, str]:
+    """The settings of the catalog connection that reaches this simulator at `url`."""
+    return {"type": "foundry_agents", "endpoint": f"{url}/api/projects/sim-project"}
+
+
 __all__ = [
     "API_VERSIONS",
+    "CONNECTION",
+    "DEFAULT_PORT",
     "ECHO_AGENT",
     "EXPIRED_TOKEN",
     "FORBIDDEN_TOKEN",
@@ -33,7 +47,9 @@ __all__ = [
     "PROJECT",
     "READ_ONLY_TOKEN",
     "SLOW_AGENT",
+    "SUMMARY",
     "TOOLS_AGENT",
     "FoundryAgentsPlatform",
+    "connection_settings",
     "create",
 ]

@@ -176,3 +176,13 @@ def test_each_job_type_is_served_by_one_connection_type():
     ml = Connection("ml", ConnectionType.AZURE_ML)
     assert ml.serves("azureml_pipeline")
     assert not ml.serves("abacus_pipeline") and not ml.serves("nope")
+
+
+def test_a_runs_coordinates_say_where_jobs_live_and_never_hold_a_key_or_the_identity():
+    abacus = Connection("ab", ConnectionType.ABACUS, {"endpoint": "https://a.example", "apiKey": "secret"})
+    assert abacus.coordinates() == {"endpoint": "https://a.example"}
+    ml = Connection("ml", ConnectionType.AZURE_ML, {"subscriptionId": "s", "workspace": "w", "clientId": "c",
+                                                    "tenantId": "t"})
+    assert ml.coordinates() == {"subscriptionId": "s", "workspace": "w"}
+    moved = ml.at({"workspace": "then", "clientId": "other", "apiKey": "x"})
+    assert moved.settings == {"subscriptionId": "s", "workspace": "then", "clientId": "c", "tenantId": "t"}

@@ -16,9 +16,11 @@ from core.poll_policy import (
     PollState,
     StatusObservation,
     TransientError,
+    Unconfirmed,
     Wait,
     next_poll,
     request_cancel,
+    retry_wait,
 )
 from core.status import ErrorCode, RunStatus
 
@@ -425,3 +427,66 @@ def test_the_aged_cap_is_deterministic_and_jitter_only_shortens_it():
 def test_an_aged_policy_refuses_nonsense(bad):
     with pytest.raises(ValueError):
         PollPolicy(**bad)
+
+
+# ---- issue 19: stray refusals are re-checked, retries of submit and outputs are bounded ---------------------
+
+GONE = Unconfirmed(ErrorCode.NOT_FOUND)
+
+
+def test_one_stray_404_or_403_is_rechecked_and_a_good_answer_forgets_it():
+    steps = drive([STARTING, GONE, Unconfirmed(ErrorCode.PLATFORM_REJECTED), STARTING, RUNNING])
+    assert not any(isinstance(d, Finish) for _, d in steps)
+    assert last(steps).state.unconfirmed_since is None and last(steps).state.status is RunStatus.RUNNING
+
+
+def test_a_refusal_that_holds_for_the_confirm_budget_ends_the_run_with_its_code():
+    policy = replace(POLICY, confirm_budget=120)
+    steps = drive([STARTING] + [GONE] * 50, policy=policy)
+    end = last(steps)
+    assert isinstance(end, Finish) and (end.status, end.error_code) == (RunStatus.FAILED, ErrorCode.NOT_FOUND)
+    first_refusal = steps[1][0]
+    assert steps[-1][0] - first_refusal == timedelta(seconds=120)  # waits are cut to the budget's end
+    assert len(steps) >= 4  # re-checked several times, not believed at once
+
+
+def test_transient_errors_between_refusals_do_not_reset_the_confirm_clock():
+    policy = replace(POLICY, confirm_budget=60, transient_budget=100)
+    steps = drive([STARTING, GONE, ERROR, GONE, ERROR, GONE, GONE, GONE, GONE], policy=policy)
+    assert isinstance(last(steps), Finish) and last(steps).error_code is ErrorCode.NOT_FOUND
+
+
+def test_retry_waits_double_to_the_cap_honour_retry_after_and_give_up_after_the_attempts():
+    policy = PollPolicy(retry_attempts=4, retry_first=10, retry_cap=30, retry_after_cap=600)
+    assert [retry_wait(policy, n, None, T0) for n in range(4)] == [10, 20, 30, None]
+    assert retry_wait(policy, 0, 45.0, T0) == 45.0
+
+
+@pytest.mark.parametrize("hint", [99999999999.0, 1e13, math.inf, math.nan, -5.0, 1e308])
+def test_an_absurd_retry_after_never_makes_an_absurd_wait(hint):
+    policy = PollPolicy()
+    wait = retry_wait(policy, 0, hint, T0)
+    assert wait is not None and MIN_WAIT <= wait <= policy.retry_after_cap
+    T0 + timedelta(seconds=wait)  # a timer can be built from it
+
+
+def test_a_retry_wait_never_passes_the_deadline_and_none_once_it_has_passed():
+    policy = PollPolicy()
+    deadline = T0 + timedelta(seconds=100)
+    assert retry_wait(policy, 0, 3600.0, T0, deadline=deadline) == 100
+    assert retry_wait(policy, 0, None, deadline, deadline=deadline) is None
+
+
+def test_refusals_are_retried_only_within_the_confirm_budget():
+    policy = PollPolicy(confirm_budget=300, retry_first=15)
+    assert retry_wait(policy, 0, None, T0, refused_since=T0) == 15
+    assert retry_wait(policy, 3, None, T0 + timedelta(seconds=290), refused_since=T0) == 10  # to the budget's end
+    assert retry_wait(policy, 4, None, T0 + timedelta(seconds=300), refused_since=T0) is None
+
+
+def test_a_retry_after_never_carries_the_wait_past_the_next_deadline():
+    state = fresh(start_timeout=timedelta(seconds=100))
+    decision = next_poll(POLICY, state, TransientError(retry_after=3600.0), T0, "s")
+    assert decision.seconds == 100  # the start deadline, not the hint
+    decision = next_poll(POLICY, state, TransientError(retry_after=30.0), T0, "s")
+    assert decision.seconds == 30  # a hint inside the budget still wins over the backoff

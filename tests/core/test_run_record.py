@@ -3,7 +3,9 @@ import json
 
 import pytest
 
-from core.run_record import RUNTIMES_FOR_STATUS, run_from_instance
+from core.poll_policy import PollState
+from core.protocol import RunError, Submitted
+from core.run_record import RUNTIMES_FOR_STATUS, RunRecord, run_from_instance
 from core.status import RunStatus
 
 RUNTIMES = ("Pending", "Running", "ContinuedAsNew", "Suspended", "Completed", "Failed", "Terminated")
@@ -52,3 +54,37 @@ def test_a_status_read_never_shows_a_record_older_than_the_one_the_run_carries()
     continued = {"instanceId": "r1", "runtimeStatus": "Running", "customStatus": older,
                  "input": {"request": {"runId": "r1"}, "run": carried, "poll": {}}}
     assert {k: run_from_instance(continued)[k] for k in carried} == carried
+
+
+# ---- the transitions keep the status contract --------------------------------------------------------------
+def _record(**fields):
+    return RunRecord(**{"id": "r1", "job_type": "azureml_pipeline", "connection": "c", "job": "j",
+                        "created_at": "2026-03-01T00:00:00+00:00", **fields})
+
+
+def _state(status: RunStatus, polls: int):
+    return PollState(start_deadline="2026-03-01T01:00:00+00:00", run_timeout=3600, status=status, polls=polls)
+
+
+def test_status_only_moves_forward_and_polls_never_decrease():
+    running = _record(status=RunStatus.RUNNING, polls=30)
+    assert running.polled(_state(RunStatus.STARTING, 3), None).status is RunStatus.RUNNING
+    assert running.polled(_state(RunStatus.STARTING, 3), None).polls == 30
+    assert running.polled(_state(RunStatus.UNKNOWN, 31), None).status is RunStatus.UNKNOWN
+    assert running.polled(_state(RunStatus.SUCCESS, 31), None).status is RunStatus.RUNNING  # `end` publishes ends
+    starting = _record()
+    assert starting.polled(_state(RunStatus.UNKNOWN, 1), None).status is RunStatus.STARTING  # never ran yet
+
+
+def test_remote_ids_never_go_back_to_null_or_change():
+    submitted = _record().submitted(Submitted("job-1", "https://m/1"))
+    again = submitted.submitted(Submitted("job-2", None))
+    assert (again.remote_run_id, again.monitor_url) == ("job-1", "https://m/1")
+
+
+def test_an_ended_record_never_changes():
+    ended = _record(status=RunStatus.RUNNING).end(RunStatus.SUCCESS, None, "2026-03-01T02:00:00+00:00")
+    assert ended.polled(_state(RunStatus.RUNNING, 99), None) == ended
+    assert ended.submitted(Submitted("other")) == ended
+    assert ended.end(RunStatus.FAILED, RunError("X", "y"), "later") == ended
+    assert ended.with_error(RunError("X", "y")) == ended and ended.with_outputs({"a": "b"}, []) == ended

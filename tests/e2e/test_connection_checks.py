@@ -14,7 +14,7 @@ import requests
 from platforms import registry
 from platforms.auth import AccessToken, LocalDevCredential
 from platforms.http import HttpClient
-from simulators.embedded import ABACUS_SIM_KEY
+from simulators.abacus import SIM_API_KEY as ABACUS_SIM_KEY
 
 from .conftest import train_request
 

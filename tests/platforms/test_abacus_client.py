@@ -470,3 +470,12 @@ def test_a_redirect_to_another_origin_does_not_carry_the_key():
         for server in (platform, other):
             server.shutdown()
             server.server_close()
+
+
+def test_a_prefix_or_encoded_copy_of_the_key_is_redacted_too(sim):
+    from urllib.parse import quote
+    sim.answer(operation="describePipeline", status=400, errorType="InvalidRequest",
+               error=f"key {KEY[:10]}... is not valid; request was ?apiKey={quote(KEY, safe='')}")
+    with pytest.raises(PlatformError) as echoed:
+        sim.client().pipeline("simtrain01")
+    assert KEY[:8] not in str(echoed.value) and quote(KEY, safe="")[:8] not in str(echoed.value)

@@ -199,3 +199,40 @@ def test_monitor_link_built_from_the_workspace_when_the_job_has_none(sim):
     assert url == ("https://ml.azure.com/runs/abc?wsid=/subscriptions/00000000-0000-0000-0000-000000000000/"
                    "resourcegroups/sim-rg/workspaces/sim-ws&tid=11111111-2222-3333-4444-555555555555")
 
+
+
+@pytest.mark.parametrize("kind", ["gateway_200", "cut_body", "reset", "non_json_200"])
+def test_a_put_that_made_the_job_but_answered_badly_is_read_back(sim, kind):
+    client, _, url = sim
+    requests.post(f"{url}/_sim/faults", json={"kind": kind, "operation": "Jobs_CreateOrUpdate"}, timeout=5)
+    submitted = client.submit(request(learning_rate="0.1"), "r1")
+    assert submitted.remote_run_id == job_name("r1") and stats(url)["remoteJobsCreated"] == 1
+
+
+@pytest.mark.parametrize("kind", ["gateway_200", "cut_body", "non_json_200", "gateway_502"])
+def test_a_spoiled_poll_is_transient_never_a_status(sim, kind):
+    client, _, url = sim
+    client.submit(request(learning_rate="0.1"), "r1")
+    requests.post(f"{url}/_sim/faults", json={"kind": kind, "operation": "Jobs_Get"}, timeout=5)
+    with pytest.raises(PlatformError) as caught:
+        client.get_state(job_name("r1"))
+    assert caught.value.transient
+
+
+@pytest.mark.parametrize("link", [
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/sim-rg",
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/sim-rg/providers/"
+    "Microsoft.MachineLearningServices/workspaces/sim-ws/computes/x",
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/sim-rg/providers/"
+    "Microsoft.MachineLearningServices/workspaces/other-ws/jobs?api-version=2024-10-01",
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/sim-rg/providers/"
+    "Microsoft.MachineLearningServices/workspaces/sim-ws/jobs/../../other-ws/jobs",
+    "https://elsewhere.example/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/sim-rg/providers/"
+    "Microsoft.MachineLearningServices/workspaces/sim-ws/jobs",
+])
+def test_a_page_link_outside_the_workspace_job_list_is_refused_before_sending(sim, link):
+    client, _, url = sim
+    before = stats(url)["requestsTotal"]
+    with pytest.raises(PlatformError) as refused:
+        client.list_jobs(link)
+    assert refused.value.code == "ForeignUrl" and stats(url)["requestsTotal"] == before

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import socket
+import struct
 import threading
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -19,6 +24,7 @@ from platforms.http import (
     backoff_seconds,
     none_if_missing,
     parse_retry_after,
+    read_json,
     retry_delay,
 )
 
@@ -77,6 +83,18 @@ class _Script(BaseHTTPRequestHandler):
         type(self).seen.append((self.command, self.headers.get("Authorization")))
         status, headers, body = type(self).script.pop(0) if type(self).script else (200, {}, b"{}")
         if status == "drop":
+            self.close_connection = True
+            self.connection.close()
+            return
+        if status in ("cut", "reset"):  # a 200 whose body stops after these bytes, the connection closed
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body) + 100))
+            self.end_headers()
+            self.wfile.write(body)
+            self.wfile.flush()
+            if status == "reset":  # RST instead of FIN: SO_LINGER with a zero timeout
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
             self.connection.close()
             return
@@ -183,3 +201,73 @@ def test_none_if_missing_turns_only_not_found_into_none():
     for kind in (ErrorKind.TRANSIENT, ErrorKind.AUTH, ErrorKind.PERMANENT):
         with pytest.raises(PlatformError):
             none_if_missing(fails(kind))
+
+
+@pytest.mark.parametrize("kind", ["cut", "reset"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "POST"])
+def test_a_body_cut_short_or_reset_is_a_transient_error_never_an_exception_of_requests(server, kind, method):
+    _Script.script = [(kind, {}, b'{"name": "job-1", "properties": {"sta')]
+    with pytest.raises(PlatformError) as caught:
+        client(server, IN_ACTIVITY, []).request(method, "/x", operation="Op", json={} if method != "GET" else None)
+    assert caught.value.transient and caught.value.code == "BrokenAnswer"
+    assert len(_Script.seen) == 1  # may have acted: not sent again in the activity
+
+
+def test_a_broken_body_on_a_get_is_retried_when_the_policy_allows_reads(server):
+    _Script.script = [("cut", {}, b'{"v": '), (200, {}, b'{"v": 1}')]
+    sleeps: list = []
+    assert client(server, RetryPolicy(), sleeps).request("GET", "/x", operation="Get").json() == {"v": 1}
+    assert len(sleeps) == 1
+
+
+@pytest.mark.parametrize("headers,body", [
+    ({"Content-Type": "text/html"}, b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head></html>"),
+    ({"Content-Type": "application/json"}, b'{"name": "job-1", "properties": {"sta'),  # cut, length matching
+    ({"Content-Type": "text/plain"}, b"OK"),
+    ({}, b""),
+    ({"Content-Type": "application/json"}, b'"OK"'),  # JSON, but not the object every platform answers with
+    ({"Content-Type": "application/json"}, b"[]"),
+])
+def test_an_answer_that_is_not_json_where_json_was_expected_is_transient(server, headers, body):
+    _Script.script = [(200, headers, body)]
+    http = client(server, IN_ACTIVITY, [])
+    with pytest.raises(PlatformError) as caught:
+        read_json(http.request("GET", "/x", operation="Jobs_Get"), "Jobs_Get")
+    error = caught.value
+    assert error.transient and error.code == "InvalidResponse" and error.http_status == 200
+    assert "<html" not in error.message.lower() and error.operation == "Jobs_Get"
+
+
+def test_request_json_reads_the_body_once_classified(server):
+    _Script.script = [(200, {"Content-Type": "application/json"}, b'{"v": [1]}')]
+    assert client(server, IN_ACTIVITY, []).request_json("GET", "/x", operation="Get") == {"v": [1]}
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("99999999999", 3600.0), ("1e13", 3600.0), ("1e400", None), ("nan", None), ("inf", None), ("-inf", None),
+    ("Fri, 31 Dec 9999 23:59:59 GMT", 3600.0), ("Mon, 01 Jan 0001 00:00:00 GMT", 0.0), ("", None),
+    ("12, 13", None), ("0x10", None), ("Thu, 99 Foo 2026 99:99:99 GMT", None), ("\x00\xff", None),
+    ("7200", 3600.0), ("30.5", 30.5),
+])
+def test_retry_after_is_parsed_defensively_and_never_more_than_an_hour(value, expected):
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert parse_retry_after(value, now) == expected
+
+
+def test_an_absurd_retry_after_on_an_error_is_capped_on_the_error(server):
+    _Script.script = [(429, {"Retry-After": "1e13"}, b'{"error": {"code": "TooMany", "message": "slow"}}')]
+    with pytest.raises(PlatformError) as caught:
+        client(server, IN_ACTIVITY, []).request("PUT", "/x", operation="Put", json={})
+    assert caught.value.retry_after == 3600.0 and caught.value.kind == ErrorKind.THROTTLED
+
+
+def test_an_error_echoing_the_credential_in_any_form_is_redacted(server):
+    token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.claims-part.signature/part+x"
+    echoed = f"token {token[:12]}... and {quote(token, safe='')} and {base64.b64encode(token.encode()).decode()}"
+    _Script.script = [(401, {}, json.dumps({"error": {"code": f"Bad{token[:9]}", "message": echoed}}).encode())]
+    http = HttpClient(server, auth=lambda: {"Authorization": f"Bearer {token}"}, retry=IN_ACTIVITY)
+    with pytest.raises(PlatformError) as caught:
+        http.request("GET", "/x", operation="Get")
+    shown = str(caught.value) + repr(caught.value.to_dict())
+    assert token[:8] not in shown and quote(token, safe="")[20:28] not in shown and "***" in shown
+    assert base64.b64encode(token.encode()).decode()[:12] not in shown

@@ -20,6 +20,7 @@ from typing import Any
 import requests
 
 from devhost.crash_points import SETTING
+from tests.support.run_truth import Sampler, check_run_truth
 
 from .support import CATALOG, call, remote_status, request_for, scaled_stack, wait_runs, write_figures
 
@@ -71,6 +72,8 @@ def test_sigkill_at_random_moments_loses_no_run_and_duplicates_no_remote_job(tmp
     with scaled_stack(tmp_path, SCALE) as (simulation, devhost):
         started = time.monotonic()
         deadline = started + DEADLINE
+        sampler = Sampler(devhost.url, [run_id for run_id, *_ in plan[:21]])  # three of each kind, read often
+        sampler.start()
 
         def drive(run_id: str, kind: str, at: float, cancel_after: float | None) -> None:
             try:
@@ -100,6 +103,8 @@ def test_sigkill_at_random_moments_loses_no_run_and_duplicates_no_remote_job(tmp
                 devhost.start()
         assert not errors, errors[:5]
         runs = wait_runs(devhost, [run_id for run_id, *_ in plan], deadline)
+        sampler.done.set()
+        sampler.join(10)
         pending = {run_id for run_id, *_ in plan} - runs.keys()
         wall = time.monotonic() - started
         stats = {name: server.stats() for name, server in simulation.servers.items()}
@@ -111,6 +116,8 @@ def test_sigkill_at_random_moments_loses_no_run_and_duplicates_no_remote_job(tmp
     assert figures["runsWithoutRemoteJob"] == [], figures["runsWithoutRemoteJob"]
     assert figures["remoteJobsRunningAtEnd"] == 0, stats
     assert figures["kills"] >= 20
+    for records in sampler.records.values():  # status never went backwards through the kills
+        check_run_truth(records)
 
 
 def _figures(plan, runs, pending, asked, cancelled, servers, stats, kill_phases, devhost, wall) -> dict[str, Any]:

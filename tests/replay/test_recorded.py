@@ -38,8 +38,9 @@ def _decisions(state: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 
 def test_there_are_recordings_of_every_job_type_mid_run_and_across_continue_as_new():
+    # foundry_wait: an agent run waiting for a busy thread (when_thread_busy=wait), continued while waiting
     names = {path.stem for path in RECORDED}
-    for job in ("azureml", "foundry", "abacus"):
+    for job in ("azureml", "foundry", "abacus", "foundry_wait"):
         assert {f"{job}_mid_run", f"{job}_continue_as_new", f"{job}_continued_first", f"{job}_continued_mid"} <= names
 
 

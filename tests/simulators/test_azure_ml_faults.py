@@ -110,3 +110,30 @@ def test_arm_quota_throttles_reads_until_tokens_refill(make_workspace, clock):
     assert ws.details("train-pipeline").status_code == 200  # RunHistory is not ARM: no ARM quota
     clock.advance(1)
     assert ws.get("train-pipeline").status_code == 200
+
+
+@pytest.mark.parametrize("kind", [FaultKind.GATEWAY_200, FaultKind.CUT_BODY, FaultKind.RESET,
+                                  FaultKind.NON_JSON_200])
+def test_a_spoiled_answer_comes_after_the_put_created_the_job(ws, azure_ml, kind):
+    azure_ml.faults.script(Fault(kind, "Jobs_CreateOrUpdate"))
+    try:
+        response = ws.put("run-44", ws.clone_body("train-pipeline"))
+        assert response.status_code == 200
+        with pytest.raises(ValueError):
+            response.json()
+    except requests.RequestException:
+        assert kind in (FaultKind.CUT_BODY, FaultKind.RESET)
+    else:
+        assert kind in (FaultKind.GATEWAY_200, FaultKind.NON_JSON_200)
+    assert ws.get("run-44").status_code == 200 and ws.stats()["remoteJobsCreated"] == 1
+
+
+def test_gateway_pages_stray_refusals_and_absurd_retry_afters_run_nothing(ws, azure_ml):
+    azure_ml.faults.script(Fault(FaultKind.GATEWAY_502), Fault(FaultKind.STRAY_403), Fault(FaultKind.STRAY_404),
+                           *[Fault(FaultKind.ABSURD_RETRY_AFTER)] * 3)
+    page = ws.get("train-pipeline")
+    assert page.status_code == 502 and page.headers["Content-Type"] == "text/html" and b"<html>" in page.content
+    assert [ws.get("train-pipeline").status_code for _ in range(2)] == [403, 404]
+    hints = [ws.get("train-pipeline").headers["Retry-After"] for _ in range(3)]
+    assert hints == ["99999999999", "1e13", "Fri, 31 Dec 9999 23:59:59 GMT"]
+    assert ws.get("train-pipeline").status_code == 200

@@ -84,3 +84,11 @@ def test_timeline_status_offsets_and_entry_times():
     assert timeline.offset("Failed") is None
     created = datetime(2026, 1, 1, tzinfo=timezone.utc)
     assert timeline.entered_at("Running", created) == datetime(2026, 1, 1, 0, 2, tzinfo=timezone.utc)
+
+
+def test_a_scripted_fault_can_let_matching_requests_through_first():
+    faults = FaultInjector()
+    faults.script(Fault(FaultKind.STRAY_404, "Jobs_Get", skip=2))
+    assert [faults.pick("Jobs_Get") for _ in range(2)] == [None, None]
+    assert faults.pick("Jobs_List") is None
+    assert faults.pick("Jobs_Get").kind is FaultKind.STRAY_404 and faults.pending() == []

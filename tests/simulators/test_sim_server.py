@@ -148,6 +148,7 @@ def test_faults_can_be_scripted_and_cleared_over_http(toy, http):
             "retryAfter": 2,
             "seconds": 1.0,
             "status": None,
+            "skip": 0,
         }
     ]
     assert added.json()["seed"] == 3

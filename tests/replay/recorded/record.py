@@ -5,7 +5,8 @@ read) and what the code of that day answered (`result`: its actions, custom stat
 test (tests/replay/test_recorded.py) feeds every context to today's orchestrators and checks they make the
 same decisions: runs in flight across a deploy keep working.
 
-Run from the repository root on the commit whose behaviour is to be kept:
+Run from the repository root on the commit whose behaviour is to be kept (a copy of that commit's tree will
+do: `git archive <commit> | tar -x -C <dir>`, then this file into it):
 `.venv/bin/python -m tests.replay.recorded.record` (writes tests/replay/recorded/*.json; ~20 s).
 """
 
@@ -25,7 +26,11 @@ import requests
 from devhost import episode
 from devhost.host import DevHost
 from devhost.http_server import HttpFrontDoor
-from devkit.clock import VirtualClock
+
+try:
+    from devkit.clock import VirtualClock
+except ImportError:  # a commit from before the clock moved to devkit/
+    from core.clock import VirtualClock  # type: ignore[no-redef]
 from platforms import registry
 from simulators.embedded import start_simulation
 from simulators.foundry_agents import SLOW_AGENT
@@ -53,7 +58,8 @@ def _capture() -> list[Episode]:
 
 
 def _polls(item: Episode) -> int:
-    return sum(1 for e in item["context"]["history"] if e.get("EventType") == 4 and e.get("Name") == "poll_run")
+    """Activity calls in the episode's history (polls; submit attempts for a run waiting to submit)."""
+    return sum(1 for e in item["context"]["history"] if e.get("EventType") == 4)
 
 
 def _continued(item: Episode) -> bool:
@@ -125,6 +131,19 @@ def main() -> None:
             pinned = requests.post(f"{simulation.servers['abacus'].url}/_sim/versions/{version}/status",
                                    json={"status": "RUNNING", "seconds": 3 * 3600}, timeout=10)
             assert pinned.status_code < 300, pinned.text
+            # an agent run that waits for a busy thread (when_thread_busy=wait), long enough to continue as new
+            def thread_of() -> str | None:
+                return requests.get(f"{api}/runs/rec-foundry", timeout=30).json().get("outputs", {}).get("thread_id")
+
+            _wait(thread_of)
+            thread = thread_of()
+            runs["foundry_wait"] = {"jobType": "foundry_agent", "connection": "foundry-sim", "job": SLOW_AGENT,
+                                    "runId": "rec-foundry-wait", "parameters": [
+                                        {"name": "user_message", "value": "after you", "direction": "Input"},
+                                        {"name": "thread_id", "value": thread, "direction": "Input"},
+                                        {"name": "when_thread_busy", "value": "wait", "direction": "Input"},
+                                        {"name": "response", "direction": "Output"}]}
+            assert requests.post(f"{api}/runs", json=runs["foundry_wait"], timeout=30).status_code == 202
             host.set_time_limit(None)
             for body in runs.values():
                 _wait(lambda b=body: requests.get(f"{api}/runs/{b['runId']}", timeout=30).json()["status"]
