@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -16,15 +17,22 @@ from typing import Any
 
 from azure.functions.decorators.function_app import FunctionRegister
 
-SUPPORTED_TRIGGERS = {"orchestrationTrigger", "activityTrigger", "httpTrigger", "queueTrigger", "timerTrigger",
-                      "eventGridTrigger"}
+SUPPORTED_TRIGGERS = {"orchestrationTrigger", "activityTrigger", "entityTrigger", "httpTrigger", "queueTrigger",
+                      "timerTrigger", "eventGridTrigger"}
 FEATURE_NAMES = {
-    "entityTrigger": "durable entities (entity_trigger)",
     "blobTrigger": "blob triggers",
     "eventHubTrigger": "Event Hubs triggers",
     "serviceBusTrigger": "Service Bus triggers",
     "cosmosDBTrigger": "Cosmos DB triggers",
 }
+
+
+_SETTING_REF = re.compile(r"%([A-Za-z0-9_:.\-]+)%")
+
+
+def app_setting(name: str) -> str | None:
+    """An app setting (an environment variable; names compare ignoring case, as the Functions host's do)."""
+    return next((v for k, v in os.environ.items() if k.upper() == name.upper()), None)
 
 
 class AppLoadError(Exception):
@@ -67,6 +75,7 @@ class LoadedApp:
     module: Any = None
     orchestrators: dict[str, FunctionInfo] = field(default_factory=dict)
     activities: dict[str, FunctionInfo] = field(default_factory=dict)
+    entities: dict[str, FunctionInfo] = field(default_factory=dict)  # by lower-case entity name
     routes: list[HttpRoute] = field(default_factory=list)
     queue_triggers: list[FunctionInfo] = field(default_factory=list)
     timer_triggers: list[FunctionInfo] = field(default_factory=list)
@@ -84,7 +93,12 @@ class LoadedApp:
         return None
 
     def durable_setting(self, key: str, default: Any) -> Any:
-        return (self.host_json.get("extensions", {}).get("durableTask", {}) or {}).get(key, default)
+        """A `extensions.durableTask` value of host.json; `%NAME%` reads app setting NAME, as the
+        extension's name resolver does (unset: `default`)."""
+        value = (self.host_json.get("extensions", {}).get("durableTask", {}) or {}).get(key, default)
+        if isinstance(value, str) and (match := _SETTING_REF.fullmatch(value.strip())):
+            return app_setting(match.group(1)) or default
+        return value
 
 
 def load_app(folder: str | Path, module_name: str = "function_app", strict: bool = True) -> LoadedApp:
@@ -134,6 +148,9 @@ def load_app(folder: str | Path, module_name: str = "function_app", strict: bool
                 loaded.orchestrators[info.trigger.get("orchestration") or info.name] = info
             elif kind == "activityTrigger":
                 loaded.activities[info.trigger.get("activity") or info.name] = info
+            elif kind == "entityTrigger":
+                # Entity names are case-insensitive: the SDK lower-cases them in scheduler ids.
+                loaded.entities[(info.trigger.get("entityName") or info.name).lower()] = info
             elif kind == "httpTrigger":
                 loaded.routes.append(_http_route(info))
             elif kind == "queueTrigger":

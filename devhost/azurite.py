@@ -89,7 +89,9 @@ class Azurite:
         if command is None:
             raise AzuriteError(azurite_unavailable(self.services, self.root) or "Azurite is not installed")
         self.location.mkdir(parents=True, exist_ok=True)
-        args = [*command, "--silent", "--disableTelemetry", "--location", str(self.location)]
+        # Storage SDKs newer than the installed Azurite send API versions it does not know yet; an app's own
+        # client (a sample's BlobServiceClient) picks its version, so Azurite must not refuse it.
+        args = [*command, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--location", str(self.location)]
         for service in self.services:
             args += [f"--{service}Host", self.host, f"--{service}Port", str(self.ports[service])]
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

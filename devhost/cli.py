@@ -18,6 +18,7 @@ from .azurite import SERVICES, Azurite, AzuriteError, azurite_unavailable, free_
 from .eventgrid import WEBHOOK_PATH
 from .host import DevHost
 from .http_server import HttpFrontDoor
+from .local_settings import FILE_NAME, LocalSettingsError, apply_local_settings
 from .queues import STORAGE_SETTING
 
 DEFAULT_APP = Path(__file__).resolve().parent.parent
@@ -30,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve an app folder on loopback")
     serve.add_argument("--app", default=str(DEFAULT_APP), help="folder holding function_app.py (default: runbridge)")
     serve.add_argument("--port", type=int, default=7071)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1); requests must name it or a loopback "
+                            "name in their Host header")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="another Host header name to answer to (repeatable; '*' answers to any: only "
+                            "with --function-key on a trusted network)")
     serve.add_argument("--db", default=None, help="SQLite file for instances and history (default: <app>/.devhost/)")
     serve.add_argument("--clock", choices=("real", "virtual"), default="real")
     serve.add_argument("--time-scale", type=float, default=None,
@@ -74,6 +81,16 @@ def main(argv: list[str] | None = None) -> int:
         simulation = start_simulation(clock, os.environ, ports=ports, events=True)
         for platform, server in simulation.servers.items():
             print(f"  simulator {platform}: {server.url}")
+    try:
+        applied = apply_local_settings(app_dir)
+    except LocalSettingsError as exc:
+        print(f"devhost: {exc}", file=sys.stderr)
+        return 2
+    if applied is not None:
+        print(f"  {FILE_NAME}: {len(applied.set)} values set"
+              + (f"; kept from the environment: {', '.join(applied.kept)}" if applied.kept else "")
+              + (f"; ConnectionStrings not applied (read Values instead): "
+                 f"{', '.join(applied.ignored_connection_strings)}" if applied.ignored_connection_strings else ""))
     azurite = _start_azurite() if args.azurite else None
     try:
         host = DevHost(app_dir, db_path=db, clock=clock)
@@ -85,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     if host.queues.remote:
         # The storage SDK logs every HTTP request at INFO: queue polling would drown the host's own log.
         logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
-    front = HttpFrontDoor(host, port=args.port, function_key=args.function_key)
+    front = HttpFrontDoor(host, port=args.port, bind=args.host, function_key=args.function_key,
+                          allowed_hosts=tuple(args.allow_host))
     host.start()
     front.start()
     print(f"devhost serving {app_dir} at {front.base_url} (clock {args.clock}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from .entities import request_id
 from .history import EventType, event, format_time, parse_time
 
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
@@ -26,8 +27,6 @@ CALL_ENTITY, CALL_HTTP, SIGNAL_ENTITY = 7, 8, 9
 WHEN_ANY, WHEN_ALL = 11, 12
 
 UNSUPPORTED_ACTIONS = {
-    CALL_ENTITY: "durable entities (call_entity)",
-    SIGNAL_ENTITY: "durable entities (signal_entity)",
     CALL_HTTP: "durable HTTP calls (call_http)",
 }
 
@@ -55,6 +54,17 @@ class ChildStart:
     name: str
     input_text: str | None
     task_id: int
+    version: str | None = None  # None: the host's default version
+
+
+@dataclass
+class EntityMessage:
+    """A signal (request_id None) or a call an episode sends to an entity."""
+
+    entity_id: str  # scheduler id, as the SDK wrote it (@name@key, name in lower case)
+    operation: str
+    input_text: str | None
+    request_id: str | None
 
 
 @dataclass
@@ -66,6 +76,7 @@ class Outcome:
     cancelled_timers: list[int] = field(default_factory=list)
     activities: list[tuple[int, str, str | None]] = field(default_factory=list)  # (seq, name, input)
     children: list[ChildStart] = field(default_factory=list)
+    entity_messages: list[EntityMessage] = field(default_factory=list)
     runtime_status: str = "Running"  # Running | Completed | Failed | ContinuedAsNew
     output: Any = None
     failure: tuple[str, str] | None = None  # (Reason, Details) for a parent's SubOrchestrationInstanceFailed
@@ -238,7 +249,7 @@ def _advance_retry(ev: dict[str, Any], state: dict[str, Any], now: datetime, out
     slot.update(phase="attempt", attempt=slot["attempt"] + 1)
     state["retries"][str(seq)] = slot
     return _schedule(slot["kind"], slot["name"], slot["input"], seq, slot.get("instance_id"), state,
-                     now, out)
+                     now, out, slot.get("version"))
 
 
 def _close_task(ev: dict[str, Any], state: dict[str, Any]) -> None:
@@ -257,7 +268,7 @@ def _take_seq(state: dict[str, Any]) -> int:
 
 
 def _schedule(kind: str, name: str, input_text: str | None, seq: int, instance_id: str | None,
-              state: dict[str, Any], now: datetime, out: Outcome) -> list[dict[str, Any]]:
+              state: dict[str, Any], now: datetime, out: Outcome, version: str | None = None) -> list[dict[str, Any]]:
     state["open"][str(seq)] = kind
     if kind == "activity":
         out.activities.append((seq, name, input_text))
@@ -265,7 +276,7 @@ def _schedule(kind: str, name: str, input_text: str | None, seq: int, instance_i
                       Input=json.dumps([input_text]) if input_text is not None else None)]
     # The Functions host names an unnamed sub-orchestration "<parent execution id>:<seq>" (§1.6).
     child_id = instance_id or f"{state['execution_id']}:{seq}"
-    out.children.append(ChildStart(child_id, name, input_text, seq))
+    out.children.append(ChildStart(child_id, name, input_text, seq, version))
     return [event(EventType.SubOrchestrationInstanceCreated, now, seq, Name=name, Version="",
                   InstanceId=child_id, Input=input_text)]
 
@@ -313,7 +324,8 @@ def _interpret_actions(result: dict[str, Any], state: dict[str, Any], now: datet
 def _check_replayed(record: list[Any], action: dict[str, Any], index: int) -> None:
     kind, name = action.get("actionType"), action.get("functionName")
     recorded_kind, recorded_name = record[0], record[1]
-    same_name = kind in (CREATE_TIMER, WAIT_EVENT) or (name or "").lower() == (recorded_name or "").lower()
+    unnamed = kind in (CREATE_TIMER, WAIT_EVENT, CALL_ENTITY, SIGNAL_ENTITY)
+    same_name = unnamed or (name or "").lower() == (recorded_name or "").lower()
     if kind != recorded_kind or not same_name:
         raise NonDeterminismError(
             f"action {index} was {_describe(recorded_kind, recorded_name)} in history but the code now "
@@ -333,6 +345,17 @@ def _schedule_new(action: dict[str, Any], state: dict[str, Any], now: datetime, 
     if kind == WAIT_EVENT:
         return [kind, action.get("externalEventName"), None]
     seq = _take_seq(state)
+    if kind in (CALL_ENTITY, SIGNAL_ENTITY):
+        # One EventSent per entity message (§1.6); a call's result comes back as an EventRaised named
+        # by the request id that EventSent carries, which the SDK reads to match it.
+        target, operation = action.get("instanceId") or "", action.get("operation") or ""
+        request = request_id(state["execution_id"], seq) if kind == CALL_ENTITY else None
+        payload = {"id": request or request_id(state["execution_id"], seq), "op": operation,
+                   "signal": kind == SIGNAL_ENTITY, "input": action.get("input")}
+        out.entity_messages.append(EntityMessage(target, operation, action.get("input"), request))
+        out.events.append(event(EventType.EventSent, now, seq, InstanceId=target, Name="op",
+                                Input=json.dumps(payload)))
+        return [kind, target, seq]
     if kind == CREATE_TIMER:
         fire_at = parse_time(action["fireAt"])
         if action.get("isCanceled"):
@@ -348,9 +371,10 @@ def _schedule_new(action: dict[str, Any], state: dict[str, Any], now: datetime, 
         state["retries"][str(seq)] = {
             "kind": task_kind, "name": name, "input": action.get("input"), "instance_id": instance_id,
             "options": action.get("retryOptions") or {}, "attempt": 1, "phase": "attempt", "final": False,
-            "first_at": format_time(now),
+            "first_at": format_time(now), "version": action.get("version"),
         }
-    out.events.extend(_schedule(task_kind, name, action.get("input"), seq, instance_id, state, now, out))
+    out.events.extend(_schedule(task_kind, name, action.get("input"), seq, instance_id, state, now, out,
+                                action.get("version")))
     return [kind, name, seq]
 
 

@@ -78,9 +78,11 @@ def event(kind: EventType, when: datetime, event_id: int = -1, **fields: Any) ->
 
 
 def execution_started(when: datetime, name: str, input_text: str | None, instance_id: str,
-                      execution_id: str, parent: dict[str, Any] | None = None) -> dict[str, Any]:
-    """ExecutionStarted; `Version` must be present (null is fine) or the 1.x SDK crashes (§1.2)."""
-    return event(EventType.ExecutionStarted, when, Name=name, Version=None, Input=input_text,
+                      execution_id: str, parent: dict[str, Any] | None = None,
+                      version: str | None = None) -> dict[str, Any]:
+    """ExecutionStarted; `Version` must be present (null is fine) or the 1.x SDK crashes (§1.2). The SDK's
+    `context.version` reads it: the version a start asked for, else host.json's `defaultVersion`."""
+    return event(EventType.ExecutionStarted, when, Name=name, Version=version, Input=input_text,
                  OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": execution_id},
                  ParentInstance=parent, Tags=None, Correlation=None, ScheduledStartTime=None, Generation=0)
 

@@ -26,10 +26,12 @@ from devkit.clock import Clock, RealClock, VirtualClock
 from . import invoke, sdk_speedups
 from .app_loader import FunctionInfo, LoadedApp, load_app
 from .crash_points import CrashPoints, armed_points
+from .entities import EntityState, run_operations, scheduler_id, split_scheduler_id
+from .entities import Result as EntityResult
 from .episode import Instance, new_state, run_episode
 from .history import EventType, event, execution_started, format_time, parse_time
 from .queues import QueueSource, open_queue_source, storage_setting
-from .store import TERMINAL, InstanceExists, InstanceRow, Store, WorkItem
+from .store import TERMINAL, InstanceExists, InstanceRow, StaleEpisode, Store, WorkItem
 from .triggers import TriggerRunner
 
 log = logging.getLogger("devhost")
@@ -67,6 +69,7 @@ class DevHost:
         self.db_path = db_path
         self.clock: Clock = clock or RealClock()
         self.task_hub = str(self.app.durable_setting("hubName", "DevHostHub"))
+        self.default_version: str | None = self.app.durable_setting("defaultVersion", None)
         workers = activity_workers or int(self.app.durable_setting("maxConcurrentActivityFunctions", 8))
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="devhost-activity")
         self.store = Store(db_path)
@@ -134,20 +137,24 @@ class DevHost:
                 self.clock.advance_to(parse_time(latest))
 
     # ---- client API (what the management HTTP API calls) ------------------------------------
-    def start_new(self, name: str, instance_id: str, input_token: Any = None) -> str:
-        """Start orchestrator `name` as `instance_id`; raise InstanceExists if it is still running."""
+    def start_new(self, name: str, instance_id: str, input_token: Any = None, version: str | None = None) -> str:
+        """Start orchestrator `name` as `instance_id`; raise InstanceExists if it is still running.
+
+        `version` defaults to host.json's durableTask.defaultVersion, as in the extension."""
         if name not in self.app.orchestrators:
             raise LookupError(f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function.")
-        self.store.create_instance(instance_id, name, input_token, self.clock.now())
+        self.store.create_instance(instance_id, name, input_token, self.clock.now(), version or self.default_version)
         self._notify()
         return instance_id
 
+    # Commands are atomic with respect to episodes: an event is a message the next episode takes; a
+    # terminate, suspend or resume changes the instance in one transaction, and an episode that read the
+    # instance before it fails its commit re-check (Store.commit_episode) and leaves its messages behind.
     def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
-        inst = self._require(instance_id)
-        if inst.status in TERMINAL:
-            raise InstanceGone(instance_id)
         now = self.clock.now()
-        self.store.post(instance_id, None, event(EventType.EventRaised, now, Name=name, Input=json.dumps(data)), now)
+        found = self.store.post_event(instance_id, event(EventType.EventRaised, now, Name=name,
+                                                         Input=json.dumps(data)), now)
+        _check_found(instance_id, found)
         self._notify()
 
     def terminate(self, instance_id: str, reason: str | None = None) -> None:
@@ -160,21 +167,37 @@ class DevHost:
         self._notify()
 
     def suspend(self, instance_id: str, reason: str | None = None) -> None:
-        inst = self._require(instance_id)
-        if inst.status in TERMINAL:
-            raise InstanceGone(instance_id)
-        self.store.set_status(instance_id, "Suspended", self.clock.now())
+        found = self.store.change_status(instance_id, "Suspended", self.clock.now(), only_from=("Pending", "Running"))
+        _check_found(instance_id, found)
 
     def resume(self, instance_id: str, reason: str | None = None) -> None:
-        inst = self._require(instance_id)
-        if inst.status in TERMINAL:
-            raise InstanceGone(instance_id)
-        if inst.status == "Suspended":
-            self.store.set_status(instance_id, "Running", self.clock.now())
-            self._notify()
+        found = self.store.change_status(instance_id, "Running", self.clock.now(), only_from=("Suspended",))
+        _check_found(instance_id, found)
+        self._notify()
 
     def get(self, instance_id: str) -> InstanceRow | None:
         return self.store.get(instance_id)
+
+    def rewind(self, instance_id: str, reason: str | None = None) -> None:
+        """Run a Failed instance's failed activities again (Store.rewind); 404 unknown, 410 not Failed,
+        ValueError for what devhost does not rewind."""
+        try:
+            items = self.store.rewind(instance_id, reason or "", self.clock.now())
+        except LookupError as exc:
+            _check_found(instance_id, exc.args[0])  # unknown: 404; Completed, Terminated: 410
+            return  # Pending, Running or Suspended: nothing to rewind (the extension answers 202 too)
+        for item in items:
+            self._submit_activity(item)
+        self._notify()
+
+    def signal_entity(self, name: str, key: str, operation: str, input_text: str | None = None) -> None:
+        """Queue an operation on entity `name` (any case) / `key` with no response, as a client signal."""
+        self.store.post_entity_op(scheduler_id(name, key), operation, input_text, self.clock.now())
+        self._notify()
+
+    def read_entity(self, name: str, key: str) -> EntityState:
+        """The entity's state as last committed (exists False before its first operation or once deleted)."""
+        return self.store.entity(scheduler_id(name, key))
 
     def _require(self, instance_id: str) -> InstanceRow:
         inst = self.store.get(instance_id)
@@ -291,6 +314,7 @@ class DevHost:
         if self._held.is_set():
             return False
         started = self.triggers.poll()
+        entities_ran = self._run_entities()
         ready = self.store.ready_instances(self.clock.now(), set())
         for instance_id in ready:
             if self._stopping.is_set():
@@ -304,9 +328,46 @@ class DevHost:
                 self._fail_internal(instance_id, exc)
             finally:
                 self._busy -= 1
-        if ready:
+        if ready or entities_ran:
             self._notify()
-        return bool(ready) or started
+        return bool(ready) or started or entities_ran
+
+    def _run_entities(self) -> bool:
+        """Run one batch for each entity with queued operations (on this thread: serialized per entity)."""
+        ready = self.store.ready_entities(self.clock.now())
+        for entity_id in ready:
+            self._busy += 1
+            self._changes += 1
+            try:
+                self._run_entity_batch(entity_id)
+            except Exception:
+                log.exception("entity %s: batch failed inside devhost", entity_id)
+            finally:
+                self._busy -= 1
+        return bool(ready)
+
+    def _run_entity_batch(self, entity_id: str) -> None:
+        now = self.clock.now()
+        operations = self.store.take_entity_ops(entity_id, now)
+        if not operations:
+            return
+        name, key = split_scheduler_id(entity_id)
+        function = self.app.entities.get(name)
+        before = self.store.entity(entity_id)
+        if function is None:
+            missing = f"The function '{name}' doesn't exist, is disabled, or is not an entity function."
+            log.warning("entity %s: %s", entity_id, missing)
+            after, results = before, [EntityResult(op, True, json.dumps(missing)) for op in operations]
+        else:
+            def invoke(text: str, function: FunctionInfo = function) -> str:
+                # With its bindings, as the host calls it: an entity may also declare a durable client.
+                return self.call_function(function, {function.trigger["name"]: text})
+
+            after, results = run_operations(invoke, name, key, before, operations)
+        responses = [(r.operation.parent_id, r.operation.parent_execution_id,
+                      event(EventType.EventRaised, now, Name=r.operation.request_id, Input=r.response()))
+                     for r in results if r.operation.request_id and r.operation.parent_id]
+        self.store.commit_entity_batch(entity_id, name, key, [op.id for op in operations], after, responses, now)
 
     def _wait_for_work(self) -> None:
         now = self.clock.now()
@@ -341,6 +402,8 @@ class DevHost:
         if inst is None or inst.status in TERMINAL:
             self.store.drop_messages([m[0] for m in messages])
             return
+        if inst.status == "Suspended":  # suspended after the ready list was read: its messages wait
+            return
         current = [m for m in messages if m[1] in (None, inst.execution_id)]
         stale = [m[0] for m in messages if m[1] not in (None, inst.execution_id)]
         self.store.drop_messages(stale)
@@ -369,7 +432,8 @@ class DevHost:
         next_state = outcome.state
         if status == "ContinuedAsNew":
             new_execution = _new_execution_id()
-            started = _restart_event(inst, new_execution, outcome.continue_input, now)
+            started = _restart_event(inst, new_execution, outcome.continue_input, now,
+                                     _version_of(past + outcome.events))
             messages_out.append((inst.id, None, started, now))
             messages_out += [(inst.id, None, ev, now) for ev in outcome.carried_events]
             next_state = new_state(new_execution)
@@ -378,13 +442,19 @@ class DevHost:
             messages_out.append(self._parent_message(inst, status, output, outcome.failure, now))
         if new_execution is not None:
             self.crash_points.reach("continue_as_new:before_commit", inst.id)
-        work_ids = self.store.commit_episode(
-            inst, [m[0] for m in current], outcome.events, status=status, custom_status=custom_status,
-            output=output, state=next_state, now=now, new_execution_id=new_execution, new_input=new_input,
-            messages=messages_out,
-            cancelled_timers=outcome.cancelled_timers, work=outcome.activities,
-            children=[(c.instance_id, c.name, c.input_text, c.task_id) for c in outcome.children],
-            drop_pending=new_execution is not None)
+        try:
+            work_ids = self.store.commit_episode(
+                inst, [m[0] for m in current], outcome.events, status=status,
+                custom_status=custom_status, output=output, state=next_state, now=now,
+                new_execution_id=new_execution, new_input=new_input, messages=messages_out,
+                cancelled_timers=outcome.cancelled_timers, work=outcome.activities,
+                children=[(c.instance_id, c.name, c.input_text, c.task_id, c.version or self.default_version)
+                          for c in outcome.children],
+                drop_pending=new_execution is not None,
+                entity_ops=[(m.entity_id, m.operation, m.input_text, m.request_id) for m in outcome.entity_messages])
+        except StaleEpisode:
+            log.debug("episode of %s dropped: the instance changed while it ran", inst.id)
+            return
         if new_execution is not None:
             self.crash_points.reach("continue_as_new:after_commit", inst.id)
         for work_id, (task_id, name, input_text) in zip(work_ids, outcome.activities, strict=True):
@@ -413,11 +483,15 @@ class DevHost:
         message = f"Orchestrator function '{inst.name}' failed: devhost could not run it: {exc}"
         messages = self.store.take_messages(instance_id, now)
         extra = [self._parent_message(inst, "Failed", message, (message, message), now)] if inst.parent_id else []
-        self.store.commit_episode(
-            inst, [m[0] for m in messages],
-            [event(EventType.ExecutionCompleted, now, OrchestrationStatus=3, Result=message, FailureDetails=None)],
-            status="Failed", custom_status=inst.custom_status, output=message, state=inst.state, now=now,
-            messages=extra)
+        try:
+            self.store.commit_episode(
+                inst, [m[0] for m in messages],
+                [event(EventType.ExecutionCompleted, now, OrchestrationStatus=3, Result=message,
+                       FailureDetails=None)],
+                status="Failed", custom_status=inst.custom_status, output=message, state=inst.state, now=now,
+                messages=extra)
+        except StaleEpisode:
+            log.debug("%s changed while devhost failed it; the change stands", instance_id)
 
     # ---- activities --------------------------------------------------------------------------
     def _submit_activity(self, item: WorkItem) -> None:
@@ -455,16 +529,31 @@ class DevHost:
                 self._wake.notify_all()
 
 
+def _check_found(instance_id: str, status: str | None) -> None:
+    """Raise what the management API answers 404 / 410 for, from the status a command found."""
+    if status is None:
+        raise InstanceNotFound(instance_id)
+    if status in TERMINAL:
+        raise InstanceGone(instance_id)
+
+
 def _new_execution_id() -> str:
     return uuid.uuid4().hex
 
 
-def _restart_event(inst: InstanceRow, execution_id: str, input_text: Any, now: datetime) -> dict[str, Any]:
+def _restart_event(inst: InstanceRow, execution_id: str, input_text: Any, now: datetime,
+                   version: str | None) -> dict[str, Any]:
     parent = None
     if inst.parent_id:
         parent = {"Name": None, "Version": None, "TaskScheduleId": inst.parent_task_id,
                   "OrchestrationInstance": {"InstanceId": inst.parent_id, "ExecutionId": inst.parent_execution_id}}
-    return execution_started(now, inst.name, json.dumps(input_text), inst.id, execution_id, parent)
+    return execution_started(now, inst.name, json.dumps(input_text), inst.id, execution_id, parent, version)
+
+
+def _version_of(history: list[dict[str, Any]]) -> str | None:
+    """The version of the execution `history` belongs to (continue_as_new keeps it, as DTFx does)."""
+    started = next((e for e in history if e["EventType"] == EventType.ExecutionStarted), None)
+    return started.get("Version") if started else None
 
 
 __all__ = ["DevHost", "InstanceExists", "InstanceGone", "InstanceNotFound"]

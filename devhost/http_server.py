@@ -4,7 +4,10 @@ management API, and the Functions admin route that invokes a non-HTTP function b
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
+import ipaddress
 import json
 import logging
 import threading
@@ -20,26 +23,32 @@ from .management import PREFIX, RPC_PREFIX, ManagementApi
 
 log = logging.getLogger("devhost.http")
 MAX_BODY = 100 * 1024 * 1024  # the Functions host's request size limit
+# Host header names every loopback front door answers to (the ASP.NET host-filtering idea: a page
+# reached through DNS rebinding sends its own name, and is refused).
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})
 
 
 class _Server(ThreadingHTTPServer):
-    # The socketserver default backlog (5) resets bursts of connections a Functions host accepts
-    # (50 concurrent starts of one run); the host's own limit is far higher.
-    request_queue_size = 128
+    """A thread per connection and a deep accept queue, so a burst of clients is queued, not reset: the
+    socketserver default backlog (5) reset bursts a Functions host accepts (300 parallel starts)."""
+
     daemon_threads = True
+    request_queue_size = 1024  # listen() backlog; the kernel caps it at net.core.somaxconn
 
 
 class HttpFrontDoor:
     """Serves one `DevHost` over HTTP on `bind:port` (port 0 picks a free one)."""
 
     def __init__(self, host: DevHost, port: int = 7071, bind: str = "127.0.0.1",
-                 function_key: str | None = None) -> None:
+                 function_key: str | None = None, allowed_hosts: tuple[str, ...] = ()) -> None:
         self.host = host
         self.function_key = function_key
         self._server = _Server((bind, port), _handler_for(self))
         self.port = self._server.server_address[1]
-        self._loopback = bind in ("127.0.0.1", "localhost", "::1")
-        self.base_url = f"http://{bind}:{self.port}"
+        self._loopback = bind in LOOPBACK_NAMES
+        self.allowed_hosts = allowed_host_names(bind, allowed_hosts)
+        self.base_url = f"http://{_url_host(bind)}:{self.port}"
         self.management = ManagementApi(host, self.base_url, function_key)
         host.client_binding = self.management.client_binding
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
@@ -58,20 +67,31 @@ class HttpFrontDoor:
         url = urlsplit(raw_path)
         path = url.path
         query = dict(parse_qsl(url.query, keep_blank_values=True))
+        if not self.host_allowed(headers.get("host")):
+            return _json(400, {"error": {"code": "BadHost", "message": "The Host header names no host this "
+                                         "server answers to (see devhost serve --host/--allow-host)."}})
         if path.startswith(RPC_PREFIX) and not self._loopback:
             return _json(404, {"Message": "The durable RPC endpoint is served on loopback only."})
+        if path == "/admin/host/ping":
+            return 200, {}, b""
+        if path.startswith((PREFIX, RPC_PREFIX, "/admin/")):
+            # The Functions host guards its durable webhooks and admin routes with the system/master
+            # key; devhost has one key for all of them (the RPC endpoint included: it is on the same port).
+            if not self._authorized(query, headers, "ADMIN"):
+                return _json(401, {"Message": "A function key is required (code=, x-functions-key or "
+                                              "basic auth)."})
+            if method == "POST" and body.strip() and not _is_json(headers.get("content-type")):
+                return _json(415, {"Message": "Only application/json request content is supported."})
         if path.startswith((PREFIX, RPC_PREFIX)):
-            if path.startswith(PREFIX) and not self._authorized(query, headers, "ADMIN"):
-                return _json(401, {"Message": "A function key is required (code= or x-functions-key)."})
             status, extra, payload = self.management.handle(method, path, query, headers, body)
             return status, {"Content-Type": "application/json", **extra}, _encode(payload)
         if path == WEBHOOK_PATH and method == "POST":
             if not self._authorized(query, headers, "FUNCTION"):
-                return _json(401, {"Message": "A function key is required (code= or x-functions-key)."})
+                return _json(401, {"Message": "A function key is required (code=, x-functions-key or basic auth)."})
             return serve_event_grid(self.host.app.eventgrid_triggers, self.host.call_function, query, headers, body)
         if path.startswith("/admin/functions/") and method == "POST":
             return self._invoke_by_name(path.rsplit("/", 1)[1], query, headers, body)
-        if path in ("/admin/host/status", "/admin/host/ping"):
+        if path == "/admin/host/status":
             return _json(200, {"state": "Running", "instances": self.host.store.counts()})
         prefix = "/" + self.host.app.route_prefix if self.host.app.route_prefix else ""
         if prefix and not (path == prefix or path.startswith(prefix + "/")):
@@ -86,11 +106,17 @@ class HttpFrontDoor:
                                    params=query, route_params=params, body=body)
         return self._call_http(route.function, request)
 
+    def host_allowed(self, host_header: str | None) -> bool:
+        """Whether a request's Host header names this server (no header: refused, as HTTP/1.1 requires one)."""
+        if not host_header:
+            return False
+        return "*" in self.allowed_hosts or _host_name(host_header) in self.allowed_hosts
+
     def _authorized(self, query: dict[str, str], headers: dict[str, str], level: str) -> bool:
         # Local runs ask for no key unless one is configured (as Core Tools does).
         if not self.function_key or level == "ANONYMOUS":
             return True
-        given = query.get("code") or headers.get("x-functions-key") or ""
+        given = query.get("code") or headers.get("x-functions-key") or _basic_password(headers) or ""
         return hmac.compare_digest(given.encode(), self.function_key.encode())
 
     def _call_http(self, function: Any, request: func.HttpRequest) -> tuple[int, dict, bytes]:
@@ -113,8 +139,6 @@ class HttpFrontDoor:
     def _invoke_by_name(self, name: str, query: dict[str, str], headers: dict[str, str],
                         body: bytes) -> tuple[int, dict, bytes]:
         """`POST /admin/functions/{name}` with `{"input": "..."}`, as the Functions host offers."""
-        if not self._authorized(query, headers, "ADMIN"):
-            return _json(401, {"Message": "A function key is required."})
         function = self.host.app.all.get(name)
         if function is None:
             return _json(404, {"Message": f"No function named {name}."})
@@ -164,6 +188,49 @@ def _handler_for(front: HttpFrontDoor) -> type[BaseHTTPRequestHandler]:
             log.debug("%s " + fmt, self.address_string(), *args)
 
     return Handler
+
+
+def allowed_host_names(bind: str, extra: tuple[str, ...] = ()) -> frozenset[str]:
+    """The Host header names a front door bound to `bind` answers to: loopback names, the bind address
+    (unless it is a wildcard) and any names given; "*" in `extra` allows every name."""
+    names = set(LOOPBACK_NAMES) | {_host_name(h) for h in extra}
+    if bind not in WILDCARD_BINDS:
+        names.add(_host_name(bind))
+    return frozenset(names)
+
+
+def _host_name(value: str) -> str:
+    """`Host` header or address to a bare lower-case name: `[::1]:7071` -> `::1`, `LocalHost:80` -> `localhost`."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1:].split("]", 1)[0]
+    if value.count(":") == 1:
+        return value.split(":", 1)[0]
+    return value
+
+
+def _url_host(bind: str) -> str:
+    try:
+        return f"[{bind}]" if ipaddress.ip_address(bind).version == 6 else bind
+    except ValueError:
+        return bind
+
+
+def _basic_password(headers: dict[str, str]) -> str | None:
+    """The password of a Basic Authorization header: the SDK's client sends the key that way, because
+    devhost puts it in the user-info part of `rpcBaseUrl` (its URLs cannot carry a query string)."""
+    scheme, _, value = (headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        return base64.b64decode(value.strip(), validate=True).decode("latin-1").partition(":")[2]
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
 
 
 def _json(status: int, payload: Any) -> tuple[int, dict, bytes]:

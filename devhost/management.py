@@ -10,9 +10,10 @@ import json
 import re
 import uuid
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
-from .history import EventType, parse_time
+from .entities import input_text_of
+from .history import EventType, format_time, parse_time
 from .host import DevHost, InstanceGone, InstanceNotFound
 from .store import TERMINAL, InstanceExists, InstanceRow
 
@@ -58,8 +59,16 @@ class ManagementApi:
             "managementUrls": self.management_urls("INSTANCEID") | {"id": "INSTANCEID"},
             "baseUrl": base,
             "requiredQueryStringParameters": qs,
-            "rpcBaseUrl": self.base_url + RPC_PREFIX,
+            "rpcBaseUrl": self.rpc_base_url(),
         })
+
+    def rpc_base_url(self) -> str:
+        """Where the SDK's client sends every call. It appends paths and query strings to this text, so a
+        key can ride only in the user-info part; aiohttp and requests send it as Basic auth."""
+        if not self.function_key:
+            return self.base_url + RPC_PREFIX
+        scheme, _, origin = self.base_url.partition("://")
+        return f"{scheme}://devhost:{quote(self.function_key, safe='')}@{origin}{RPC_PREFIX}"
 
     def management_urls(self, instance_id: str) -> dict[str, str]:
         base = self.base_url + PREFIX + "instances/" + instance_id
@@ -94,7 +103,7 @@ class ManagementApi:
     def _route(self, method: str, parts: list[str], query: dict[str, str], headers: dict[str, str],
                body: bytes) -> Response:
         if parts and parts[0] == "orchestrators" and method == "POST" and len(parts) in (2, 3):
-            return self.start(parts[1], parts[2] if len(parts) == 3 else None, body)
+            return self.start(parts[1], parts[2] if len(parts) == 3 else None, body, query.get("version") or None)
         if parts and parts[0] == "instances":
             if len(parts) == 1:
                 if method == "GET":
@@ -109,11 +118,11 @@ class ManagementApi:
             elif method == "POST" and len(parts) >= 3:
                 return self.command(parts[1], parts[2], parts[3:], query, body)
         if parts and parts[0] == "entities":
-            return 501, {}, _error("devhost does not support durable entities; run under the Functions host.")
+            return self.entities(method, [unquote(p) for p in parts[1:]], query, headers, body)
         return 404, {}, _error(f"No durable management route for {method} /{'/'.join(parts)}.")
 
     # ---- handlers ------------------------------------------------------------------------------
-    def start(self, name: str, instance_id: str | None, body: bytes) -> Response:
+    def start(self, name: str, instance_id: str | None, body: bytes, version: str | None = None) -> Response:
         instance_id = instance_id or uuid.uuid4().hex
         if not valid_instance_id(instance_id):
             return 400, {}, _error(f"Instance ID '{instance_id}' is not valid.")
@@ -122,7 +131,7 @@ class ManagementApi:
         except ValueError:
             return 400, {}, _error("The request content is not valid JSON.")
         try:
-            self.host.start_new(name, instance_id, token)
+            self.host.start_new(name, instance_id, token, version)
         except LookupError as exc:
             return 400, {}, _error(str(exc))
         except InstanceExists as exc:
@@ -190,8 +199,46 @@ class ManagementApi:
         if verb == "restart":
             return self.restart(instance_id, _flag(query, "restartWithNewInstanceId", True))
         if verb == "rewind":
-            return 501, {}, _error("devhost does not support rewind.")
+            try:
+                self.host.rewind(instance_id, reason)
+            except ValueError as exc:
+                return 501, {}, _error(str(exc))
+            return 202, {}, None
         return 404, {}, _error(f"Unknown instance command '{verb}'.")
+
+    def entities(self, method: str, parts: list[str], query: dict[str, str], headers: dict[str, str],
+                 body: bytes) -> Response:
+        """`entities/{name}/{key}`: GET reads the state (404 before the first operation or once deleted),
+        POST `?op=` signals; GET `entities/[{name}]` lists entities (§2.4). Names are case-insensitive."""
+        if len(parts) == 2 and all(parts) and method == "GET":
+            state = self.host.read_entity(parts[0], parts[1])
+            if not state.exists:
+                return 404, {}, None
+            return 200, {}, json.loads(state.state_text or "null")
+        if len(parts) == 2 and all(parts) and method == "POST":
+            try:
+                token = json.loads(body) if body.strip() else None
+            except ValueError:
+                return 400, {}, _error("The request content is not valid JSON.")
+            self.host.signal_entity(parts[0], parts[1], query.get("op") or "", input_text_of(token))
+            return 202, {}, None
+        if len(parts) <= 1 and method == "GET":
+            return self.list_entities(parts[0] if parts else None, query, headers)
+        return 404, {}, _error("Entity routes are entities/{name}/{key} (GET, POST ?op=) and entities/[{name}] (GET).")
+
+    def list_entities(self, name: str | None, query: dict[str, str], headers: dict[str, str]) -> Response:
+        top = int(query.get("top") or 100)
+        rows = self.host.store.query_entities(name, limit=top + 1,
+                                              after=headers.get("x-ms-continuation-token") or None)
+        out_headers = {}
+        if len(rows) > top:
+            rows = rows[:top]
+            out_headers["x-ms-continuation-token"] = f"@{rows[-1][0]}@{rows[-1][1]}"
+        fetch_state = _flag(query, "fetchState", False)
+        return 200, out_headers, [
+            {"entityId": {"name": n, "key": k}, "lastOperationTime": _short_time(updated),
+             "state": json.loads(state) if fetch_state else None}
+            for n, k, state, updated in rows]
 
     def restart(self, instance_id: str, new_id: bool) -> Response:
         inst = self.host.get(instance_id)
@@ -262,6 +309,4 @@ def _short_time(stamp: str) -> str:
 
 
 def _time_arg(value: str | None) -> str | None:
-    from .history import format_time
-
     return format_time(parse_time(value)) if value else None

@@ -9,6 +9,7 @@ were running are run again (at-least-once, as in Azure).
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import threading
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .entities import EntityState, Operation
 from .history import EventType, event, execution_started, format_time
 
 TERMINAL = ("Completed", "Failed", "Terminated", "Canceled")
@@ -66,6 +68,24 @@ CREATE TABLE IF NOT EXISTS work (
     input TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS entities (
+    id TEXT PRIMARY KEY,        -- scheduler id @name@key (name in lower case)
+    name TEXT NOT NULL,
+    key TEXT NOT NULL,
+    state TEXT NOT NULL,        -- JSON text of the state, as the SDK wrote it
+    updated TEXT NOT NULL       -- last operation time
+);
+CREATE TABLE IF NOT EXISTS entity_ops (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order: operations run in it, per sender and overall
+    entity_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    input TEXT,                 -- JSON text
+    request_id TEXT,            -- a call's response event name; NULL for a signal
+    parent_id TEXT,
+    parent_execution_id TEXT,
+    visible_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entity_ops_entity ON entity_ops(entity_id, id);
 """
 
 
@@ -81,6 +101,11 @@ class ParentLink:
 
 class InstanceExists(Exception):
     """An instance with this id is still running, so it cannot be started again."""
+
+
+class StaleEpisode(Exception):
+    """The instance changed while an episode ran (terminated, suspended, purged, restarted): its outcome
+    is dropped and the messages it read stay in the inbox for whatever comes next."""
 
 
 @dataclass
@@ -152,13 +177,14 @@ class Store:
             self._db.execute("COMMIT")
 
     # ---- instances -------------------------------------------------------------------------
-    def create_instance(self, instance_id: str, name: str, input_token: Any, now: datetime) -> str:
+    def create_instance(self, instance_id: str, name: str, input_token: Any, now: datetime,
+                        version: str | None = None) -> str:
         """Create (or replace a finished) instance and post its ExecutionStarted; return execution id."""
         with self.transaction() as db:
-            return self._create(db, instance_id, name, input_token, now)
+            return self._create(db, instance_id, name, input_token, now, version=version)
 
     def _create(self, db: sqlite3.Connection, instance_id: str, name: str, input_token: Any, now: datetime,
-                parent: ParentLink | None = None) -> str:
+                parent: ParentLink | None = None, version: str | None = None) -> str:
         row = db.execute("SELECT status FROM instances WHERE id=?", (instance_id,)).fetchone()
         if row is not None and row["status"] not in TERMINAL:
             raise InstanceExists(f"An instance with ID '{instance_id}' already exists and is {row['status']}.")
@@ -177,7 +203,8 @@ class Store:
             parent_info = {"Name": parent.name, "Version": None, "TaskScheduleId": parent.task_id,
                            "OrchestrationInstance": {"InstanceId": parent.instance_id,
                                                      "ExecutionId": parent.execution_id}}
-        started = execution_started(now, name, json.dumps(input_token), instance_id, execution_id, parent_info)
+        started = execution_started(now, name, json.dumps(input_token), instance_id, execution_id, parent_info,
+                                    version)
         self._post(db, instance_id, None, started, now)
         return execution_id
 
@@ -253,6 +280,27 @@ class Store:
         with self.transaction() as db:
             db.execute("UPDATE instances SET status=?, updated=? WHERE id=?", (status, format_time(now), instance_id))
 
+    def change_status(self, instance_id: str, to: str, now: datetime, *, only_from: Iterable[str]) -> str | None:
+        """Set the status if it is one of `only_from`, atomically; return the status found (None: no instance).
+
+        Suspend and resume go through here, so they can never interleave with a terminate or an episode commit.
+        """
+        with self.transaction() as db:
+            row = db.execute("SELECT status FROM instances WHERE id=?", (instance_id,)).fetchone()
+            if row is None:
+                return None
+            if row["status"] in tuple(only_from):
+                db.execute("UPDATE instances SET status=?, updated=? WHERE id=?", (to, format_time(now), instance_id))
+            return str(row["status"])
+
+    def post_event(self, instance_id: str, ev: dict[str, Any], now: datetime) -> str | None:
+        """Post an event to an instance that has not ended, atomically; return the status found (None: none)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT status FROM instances WHERE id=?", (instance_id,)).fetchone()
+            if row is not None and row["status"] not in TERMINAL:
+                self._post(db, instance_id, None, ev, now)
+            return None if row is None else str(row["status"])
+
     # ---- messages --------------------------------------------------------------------------
     def post(self, instance_id: str, execution_id: str | None, ev: dict[str, Any], visible_at: datetime) -> None:
         """Put one message in an instance's inbox."""
@@ -275,11 +323,13 @@ class Store:
         return [r["instance_id"] for r in rows if r["instance_id"] not in exclude][:limit]
 
     def next_due(self) -> str | None:
-        """When the earliest message not yet visible becomes visible (a timer, a retry delay)."""
+        """When the earliest message not yet visible becomes visible (a timer, a retry delay), entity
+        operations included."""
         with self._lock:
             row = self._db.execute(
-                "SELECT MIN(m.visible_at) AS due FROM messages m JOIN instances i ON i.id = m.instance_id"
-                " WHERE i.status != 'Suspended'").fetchone()
+                "SELECT MIN(due) AS due FROM (SELECT MIN(m.visible_at) AS due FROM messages m"
+                " JOIN instances i ON i.id = m.instance_id WHERE i.status != 'Suspended'"
+                " UNION ALL SELECT MIN(visible_at) FROM entity_ops)").fetchone()
         return row["due"] if row else None
 
     def take_messages(self, instance_id: str, now: datetime) -> list[tuple[int, str | None, dict[str, Any]]]:
@@ -295,15 +345,22 @@ class Store:
                        new_execution_id: str | None = None, new_input: Any = None,
                        messages: Iterable[tuple] = (),
                        cancelled_timers: Iterable[int] = (), work: Iterable[tuple[int, str, str | None]] = (),
-                       children: Iterable[tuple[str, str, Any, int]] = (), drop_pending: bool = False) -> list[int]:
+                       children: Iterable[tuple[str, str, Any, int, str | None]] = (), drop_pending: bool = False,
+                       entity_ops: Iterable[tuple[str, str, str | None, str | None]] = ()) -> list[int]:
         """Commit one episode atomically; return the ids of the activity work items it created.
 
-        `children` are sub-orchestrations to create (id, name, input token, parent task id); one
-        whose id is still running fails its parent task instead, as DTFx does.
+        `children` are sub-orchestrations to create (id, name, input token, parent task id, version); one
+        whose id is still running fails its parent task instead, as DTFx does. `entity_ops` are
+        signals and calls (entity id, operation, input text, request id or None) sent by this episode.
         """
         stamp = format_time(now)
         work_ids: list[int] = []
         with self.transaction() as db:
+            # The commit re-checks what the episode read, under the store's write lock: a command that
+            # landed meanwhile wins, as the extension's messages would (durable-functions.md §2.4).
+            row = db.execute("SELECT status, execution_id FROM instances WHERE id=?", (inst.id,)).fetchone()
+            if row is None or (row["status"], row["execution_id"]) != (inst.status, inst.execution_id):
+                raise StaleEpisode(inst.id)
             if consumed:
                 db.execute(f"DELETE FROM messages WHERE id IN ({','.join('?' * len(consumed))})", consumed)
             history = self._current_history(inst.id, inst.execution_id) if events else []
@@ -323,14 +380,16 @@ class Store:
                 db.execute("DELETE FROM work WHERE instance_id=?", (inst.id,))
             for instance_id, execution_id, ev, visible_at in messages:
                 self._post(db, instance_id, execution_id, ev, visible_at)
-            for child_id, name, input_token, task_id in children:
+            for child_id, name, input_token, task_id, version in children:
                 try:
                     self._create(db, child_id, name, input_token, now,
-                                 ParentLink(inst.id, inst.execution_id, task_id, inst.name))
+                                 ParentLink(inst.id, inst.execution_id, task_id, inst.name), version)
                 except InstanceExists as exc:
                     failed = event(EventType.SubOrchestrationInstanceFailed, now, TaskScheduledId=task_id,
                                    Reason=str(exc), Details=None)
                     self._post(db, inst.id, inst.execution_id, failed, now)
+            for entity_id, op_name, op_input, op_request in entity_ops:
+                self._post_entity_op(db, entity_id, op_name, op_input, op_request, inst.id, inst.execution_id, now)
             for task_id, name, input_text in work:
                 cur = db.execute("INSERT INTO work (instance_id, execution_id, task_id, name, input)"
                                  " VALUES (?,?,?,?,?)", (inst.id, inst.execution_id, task_id, name, input_text))
@@ -374,6 +433,57 @@ class Store:
             inst.status, inst.output = "Terminated", reason
             return inst
 
+    def rewind(self, instance_id: str, reason: str, now: datetime) -> list[WorkItem]:
+        """Rewind a Failed instance whose failure came from activities: its failed activities run again.
+
+        As DTFx's rewind does for them: the failed tasks' TaskFailed events and the failed ExecutionCompleted
+        leave the history (a GenericEvent records the rewind), the tasks are open again and the instance is
+        Running; replay then waits for their new results. Raises ValueError naming what devhost cannot rewind
+        (a failed sub-orchestration, a task with retry options); returns the work items to run.
+        """
+        with self.transaction() as db:
+            row = db.execute("SELECT * FROM instances WHERE id=?", (instance_id,)).fetchone()
+            if row is None or row["status"] != "Failed":
+                raise LookupError(row["status"] if row else None)
+            inst = InstanceRow.from_row(row)
+            rows = db.execute("SELECT seq, event FROM history WHERE instance_id=? AND execution_id=? ORDER BY seq",
+                              (instance_id, inst.execution_id)).fetchall()
+            events = [(r["seq"], json.loads(r["event"])) for r in rows]
+            scheduled = {e["EventId"]: e for _, e in events if e["EventType"] == EventType.TaskScheduled}
+            if any(e["EventType"] == EventType.SubOrchestrationInstanceFailed for _, e in events):
+                raise ValueError("devhost rewinds failed activities only, not failed sub-orchestrations")
+            # The host's retry loop appends a TimerCreated right after a failed attempt (§1.6 "Retry").
+            if any(a["EventType"] == EventType.TaskFailed and b["EventType"] == EventType.TimerCreated
+                   for (_, a), (_, b) in itertools.pairwise(events)):
+                raise ValueError("devhost does not rewind tasks that have retry options")
+            failed = [(seq, e) for seq, e in events if e["EventType"] == EventType.TaskFailed]
+            ended = [seq for seq, e in events if e["EventType"] == EventType.ExecutionCompleted]
+            if not failed or not ended:
+                raise ValueError("the instance failed in its own code, not in an activity: rewinding it would "
+                                 "fail it again")
+            drop = [seq for seq, _ in failed] + ended
+            db.execute(f"DELETE FROM history WHERE instance_id=? AND seq IN ({','.join('?' * len(drop))})",
+                       [instance_id, *drop])
+            base = db.execute("SELECT MAX(seq) + 1 FROM history WHERE instance_id=?", (instance_id,)).fetchone()[0]
+            marker = {**event(EventType.GenericEvent, now, Data=f"Rewound: {reason}"), "IsPlayed": True}
+            db.execute("INSERT INTO history (instance_id, seq, execution_id, event) VALUES (?,?,?,?)",
+                       (instance_id, base, inst.execution_id, json.dumps(marker)))
+            state = dict(inst.state)
+            state["open"] = {**state.get("open", {}), **{str(e["TaskScheduledId"]): "activity" for _, e in failed}}
+            items = []
+            for _, e in failed:
+                task = scheduled[e["TaskScheduledId"]]
+                input_text = json.loads(task["Input"])[0] if task.get("Input") else None
+                cur = db.execute("INSERT INTO work (instance_id, execution_id, task_id, name, input)"
+                                 " VALUES (?,?,?,?,?)",
+                                 (instance_id, inst.execution_id, task["EventId"], task["Name"], input_text))
+                items.append(WorkItem(int(cur.lastrowid), instance_id, inst.execution_id, task["EventId"],
+                                      task["Name"], input_text))
+            db.execute("UPDATE instances SET status='Running', output=NULL, updated=?, state=? WHERE id=?",
+                       (format_time(now), json.dumps(state), instance_id))
+            self._history.pop(instance_id, None)
+            return items
+
     # ---- activity work ---------------------------------------------------------------------
     def pending_work(self) -> list[WorkItem]:
         with self._lock:
@@ -387,6 +497,67 @@ class Store:
             cur = db.execute("DELETE FROM work WHERE id=?", (item.id,))
             if cur.rowcount:
                 self._post(db, item.instance_id, item.execution_id, ev, now)
+
+    # ---- entities ---------------------------------------------------------------------------
+    def post_entity_op(self, entity_id: str, name: str, input_text: str | None, now: datetime) -> None:
+        """Queue a signal from a client (no response goes anywhere)."""
+        with self.transaction() as db:
+            self._post_entity_op(db, entity_id, name, input_text, None, None, None, now)
+
+    def _post_entity_op(self, db: sqlite3.Connection, entity_id: str, name: str, input_text: str | None,
+                        request: str | None, parent_id: str | None, parent_execution_id: str | None,
+                        now: datetime) -> None:
+        db.execute("INSERT INTO entity_ops (entity_id, name, input, request_id, parent_id, parent_execution_id,"
+                   " visible_at) VALUES (?,?,?,?,?,?,?)",
+                   (entity_id, name, input_text, request, parent_id, parent_execution_id, format_time(now)))
+
+    def ready_entities(self, now: datetime, limit: int = 64) -> list[str]:
+        """Entities with queued operations, the one waiting longest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT entity_id, MIN(id) AS first FROM entity_ops WHERE visible_at <= ?"
+                                    " GROUP BY entity_id ORDER BY first LIMIT ?", (format_time(now), limit)).fetchall()
+        return [r["entity_id"] for r in rows]
+
+    def take_entity_ops(self, entity_id: str, now: datetime, limit: int = 100) -> list[Operation]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM entity_ops WHERE entity_id=? AND visible_at <= ? ORDER BY id"
+                                    " LIMIT ?", (entity_id, format_time(now), limit)).fetchall()
+        return [Operation(r["id"], r["name"], r["input"], r["request_id"], r["parent_id"], r["parent_execution_id"])
+                for r in rows]
+
+    def entity(self, entity_id: str) -> EntityState:
+        with self._lock:
+            row = self._db.execute("SELECT state FROM entities WHERE id=?", (entity_id,)).fetchone()
+        return EntityState(True, row["state"]) if row else EntityState(False, None)
+
+    def commit_entity_batch(self, entity_id: str, name: str, key: str, consumed: list[int], after: EntityState,
+                            responses: Iterable[tuple[str, str | None, dict[str, Any]]], now: datetime) -> None:
+        """Store a batch's outcome atomically: operations consumed, the state (or its deletion), responses."""
+        with self.transaction() as db:
+            db.execute(f"DELETE FROM entity_ops WHERE id IN ({','.join('?' * len(consumed))})", consumed)
+            if after.exists:
+                db.execute("INSERT INTO entities (id, name, key, state, updated) VALUES (?,?,?,?,?) ON CONFLICT(id)"
+                           " DO UPDATE SET state=excluded.state, updated=excluded.updated",
+                           (entity_id, name, key, after.state_text or "null", format_time(now)))
+            else:
+                db.execute("DELETE FROM entities WHERE id=?", (entity_id,))
+            for instance_id, execution_id, ev in responses:
+                # A caller that ended or was purged meanwhile takes no more messages.
+                caller = db.execute("SELECT status FROM instances WHERE id=?", (instance_id,)).fetchone()
+                if caller is not None and caller["status"] not in TERMINAL:
+                    self._post(db, instance_id, execution_id, ev, now)
+
+    def query_entities(self, name: str | None = None, limit: int = 100,
+                       after: str | None = None) -> list[tuple[str, str, str, str]]:
+        """(name, key, state text, last operation time) of existing entities, by id; paged by `after`."""
+        sql, args = "SELECT id, name, key, state, updated FROM entities WHERE 1=1", []
+        if name:
+            sql, args = sql + " AND name = ?", [*args, name.lower()]
+        if after:
+            sql, args = sql + " AND id > ?", [*args, after]
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY id LIMIT ?", [*args, limit]).fetchall()
+        return [(r["name"], r["key"], r["state"], r["updated"]) for r in rows]
 
     # ---- meta ------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

@@ -5,9 +5,6 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-import pytest
-
-from devhost.app_loader import AppLoadError, load_app
 from devhost.host import DevHost
 from devhost.http_server import HttpFrontDoor
 
@@ -186,17 +183,6 @@ def test_a_slow_sync_activity_blocks_neither_other_instances_nor_terminate(serve
     ended = served.wait(slow, timeout=1)
     assert time.monotonic() - began < 2
     assert ended.status == "Terminated" and ended.output == "operator said stop"
-
-
-def test_an_orchestrator_using_entities_fails_with_a_message_naming_the_feature(served):
-    done = served.wait(served.start("uses_entity"))
-    assert done.status == "Failed"
-    assert "devhost does not support durable entities (call_entity)" in done.output
-
-
-def test_an_app_with_an_entity_trigger_is_refused_at_start_naming_the_feature():
-    with pytest.raises(AppLoadError, match="durable entities"):
-        load_app(HERE / "entity_app")
 
 
 def test_any_app_object_name_and_durable_blueprints_from_sibling_modules(tmp_path):

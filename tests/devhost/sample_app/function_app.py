@@ -199,9 +199,49 @@ def slow_work(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
-def uses_entity(context: df.DurableOrchestrationContext):
-    yield context.call_entity(df.EntityId("counter", "k"), "add", 1)
+def fragile(context: df.DurableOrchestrationContext):
+    """One flaky activity, no retry options: it fails the orchestration; a rewind runs it again."""
+    first = yield context.call_activity("double", 1)
+    result = yield context.call_activity("flaky", context.get_input())
+    return [first, result]
+
+
+@app.orchestration_trigger(context_name="context")
+def failing_child_parent(context: df.DurableOrchestrationContext):
+    yield context.call_sub_orchestrator("failing", None)
     return "unreachable"
+
+
+# ---- loops the race tests stop at random moments ----------------------------------------------
+@app.orchestration_trigger(context_name="context")
+def spin(context: df.DurableOrchestrationContext):
+    """continue_as_new with no wait at all: every episode starts the next execution."""
+    context.continue_as_new((context.get_input() or 0) + 1)
+
+
+@app.orchestration_trigger(context_name="context")
+def spin_activities(context: df.DurableOrchestrationContext):
+    n = context.get_input() or 0
+    yield context.task_all([context.call_activity("double", n), context.call_activity("double", n + 1)])
+    yield context.call_activity("double", n)
+    context.continue_as_new(n + 1)
+
+
+@app.orchestration_trigger(context_name="context")
+def spin_timers(context: df.DurableOrchestrationContext):
+    n = context.get_input() or 0
+    yield context.create_timer(context.current_utc_datetime + timedelta(seconds=30))
+    yield context.create_timer(context.current_utc_datetime + timedelta(seconds=30))
+    context.continue_as_new(n + 1)
+
+
+@app.orchestration_trigger(context_name="context")
+def tally(context: df.DurableOrchestrationContext):
+    """Counts 'tick' events across continue_as_new; the count is its custom status."""
+    seen = context.get_input() or 0
+    context.set_custom_status({"seen": seen})
+    yield context.wait_for_external_event("tick")
+    context.continue_as_new(seen + 1)
 
 
 # ---- client functions -------------------------------------------------------------------------
