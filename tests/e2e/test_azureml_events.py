@@ -121,7 +121,7 @@ def test_forged_and_foreign_events_are_ignored_or_cost_one_read_never_a_wrong_st
     try:
         response = events_stack.http.post(f"{events_stack.front.base_url}/api/runs", json=train_request("ev-2"),
                                           timeout=30)
-        assert response.status_code in (201, 202)
+        assert response.status_code in (200, 202), response.text  # 200: a start the task hub took, then showed
         deadline = time.monotonic() + 30
         while events_stack.host.clock.now() < EPOCH.replace(minute=5) and time.monotonic() < deadline:
             time.sleep(0.02)
