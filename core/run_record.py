@@ -38,7 +38,8 @@ INTERNAL_FAILURE = RunError.of(ErrorCode.INTERNAL_ERROR,
                                "The run's orchestration failed inside runbridge; the host log has the details.")
 TERMINATED = RunError.of(ErrorCode.TERMINATED, "The run was terminated on the Durable task hub.")
 _KNOWN = ("id", "jobType", "connection", "job", "status", "remoteStatus", "remoteRunId", "monitorUrl", "outputs",
-          "parameters", "error", "createdAt", "startedAt", "endedAt", "polls", "remoteLocation", "note")
+          "parameters", "error", "createdAt", "startedAt", "endedAt", "polls", "remoteLocation", "note",
+          "remoteName")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,10 @@ class RunRecord:
     # them, not today's settings, so a run stays bound to its job; credentials are never in them)
     remote_location: Mapping[str, str] = field(default_factory=dict)
     note: str | None = None  # what happened to the remote job after the run stopped (the orphan sweeper)
+    # what identifies the remote job this run makes, set before the first submit call (an Azure ML job name,
+    # the tag of a Foundry run, what finds an Abacus version): a submit that may have reached the platform
+    # but never answered still leaves a job that an operator, and the orphan sweeper, can find
+    remote_name: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)  # fields this version does not know, kept as they are
 
     @classmethod
@@ -77,6 +82,12 @@ class RunRecord:
         return is_terminal(self.status)
 
     # ---- transitions -------------------------------------------------------------------------------
+    def submitting(self, remote_name: str) -> RunRecord:
+        """The run is about to ask the platform for its job: what will find that job (set once)."""
+        if self.ended or self.remote_name:
+            return self
+        return replace(self, remote_name=remote_name)
+
     def submitted(self, submitted: Submitted) -> RunRecord:
         """The remote job exists: its id, link and first status (a set id is never replaced)."""
         if self.ended:
@@ -130,6 +141,8 @@ class RunRecord:
         optional = {"remoteLocation": dict(self.remote_location)} if self.remote_location else {}
         if self.note:
             optional["note"] = self.note
+        if self.remote_name:
+            optional["remoteName"] = self.remote_name
         return {**self.extra, **optional, "id": self.id, "jobType": self.job_type, "connection": self.connection,
                 "job": self.job,
                 "status": self.status.value, "remoteStatus": self.remote_status, "remoteRunId": self.remote_run_id,
@@ -147,7 +160,7 @@ class RunRecord:
                    dict(data.get("outputs") or {}), tuple(data.get("parameters") or ()),
                    RunError.from_value(data.get("error")), data.get("startedAt"), data.get("endedAt"),
                    int(data.get("polls") or 0), dict(data.get("remoteLocation") or {}), data.get("note"),
-                   {k: v for k, v in data.items() if k not in _KNOWN})
+                   data.get("remoteName"), {k: v for k, v in data.items() if k not in _KNOWN})
 
     def newer_than(self, other: RunRecord) -> bool:
         """Whether this record is further along than `other` (status rank first, then polls)."""

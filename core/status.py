@@ -61,7 +61,9 @@ class ErrorCode(str, Enum):
     TIMEOUT = "Timeout"  # startTimeout or timeout passed; the remote job was cancelled; run Failed
     REMOTE_FAILED = "RemoteFailed"  # the platform reported the job failed (its message is in the error)
     CANCELLED = "Cancelled"  # cancelled on request (POST .../cancel) or by someone on the platform
-    SUBMIT_FAILED = "SubmitFailed"  # the remote job could not be created; nothing is running remotely
+    # the remote job could not be created, or a submit that may have created it never got an answer: the
+    # record's remoteName says what would find it, and the orphan sweeper looks for it (core/orphans.py)
+    SUBMIT_FAILED = "SubmitFailed"
     REQUIRES_ACTION = "RequiresAction"  # the remote run waits for input runbridge cannot give (a tool call)
     # The platform ended the job failed because its model was throttled (an agent run's last_error
     # rate_limit_exceeded): the request was sound, so the same run started later may succeed.

@@ -10,6 +10,7 @@ from core.durations import parse_duration
 from core.poll_policy import PollState
 from core.protocol import SUBMIT_RUN, ActivityError, RunEvent, Submitted
 from core.status import ErrorCode, RunStatus
+from platforms.remote_names import remote_name
 
 from .run_context import RunContext
 
@@ -33,6 +34,7 @@ def submit_phase(run: RunContext) -> Generator[Any, Any, PollState | dict[str, A
     state = PollState.from_dict(waiting["poll"]) if waiting else PollState.start(
         run.context.current_utc_datetime, parse_duration(run.request["startTimeout"]),
         parse_duration(run.request["timeout"]))
+    _name_the_remote_job(run)
     answer = yield from _submit_when_free(run, state, float(waiting["wait"]) if waiting else None)
     if answer is None:
         return run.end(RunStatus.CANCELLED, ErrorCode.CANCELLED, NOT_SUBMITTED)
@@ -46,6 +48,15 @@ def submit_phase(run: RunContext) -> Generator[Any, Any, PollState | dict[str, A
     run.events = answer.events
     run.note(RunEvent.SUBMITTED)
     return state
+
+
+def _name_the_remote_job(run: RunContext) -> None:
+    """Record what will find the remote job before the first submit call: a submit whose answer is lost and
+    whose retries all fail may still have made it (the orphan sweeper looks for it by this)."""
+    record = run.record
+    name = remote_name(str(run.request.get("jobType")), str(run.request.get("job")), str(record.id))
+    if name and not record.remote_name:
+        run.record = record.submitting(name)
 
 
 def _not_submitted(run: RunContext, error: ActivityError) -> dict[str, Any]:

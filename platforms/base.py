@@ -114,6 +114,12 @@ class PlatformClient(Protocol):
         """Start the remote job for `run_id`, or find the one this run already started."""
         ...
 
+    def find(self, request: RunRequest, run_id: str) -> Submitted | None:
+        """The remote job `run_id` made, looked for by what platforms/remote_names.py names (reads only),
+        or None when the platform has none: how a submit reconciles, and how the orphan sweeper finds the
+        job of a run whose submit never got an answer."""
+        ...
+
     def get_state(self, remote_run_id: str) -> RemoteState:
         ...
 

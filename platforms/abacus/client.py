@@ -205,6 +205,18 @@ class AbacusClient:
             own = version
         return self._submitted(own, run_id)
 
+    def find(self, request: RunRequest, run_id: str) -> Submitted | None:
+        """The version this run started, by the submit's rule (module doc): among the pipeline's newest
+        RECONCILE_LIMIT versions, one with exactly this run's variables created after the run (less
+        CLOCK_SKEW). None when there is none, or when the run's creation time is not known. It cannot tell
+        apart two runs with the same variables started moments apart on different hosts."""
+        if request.created_at is None:
+            return None
+        variables, mappings = _plan(request, self.pipeline(request.job))
+        own = self._own(self._versions(request.job), variables, effective_values(variables, mappings), run_id,
+                        since=request.created_at - CLOCK_SKEW)
+        return None if own is None else self._submitted(own, run_id)
+
     def preview(self, request: RunRequest, run_id: str) -> dict[str, Any]:
         """The runPipeline call a submit would send, with its typed variable mappings (the key is a header,
         never in it)."""
@@ -410,6 +422,12 @@ def _step_outputs(step: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(item, Mapping) and isinstance(item.get("name"), str):
             found[item["name"]] = item.get("value")
     return found
+
+
+def remote_name(job: str, run_id: str) -> str:
+    """What finds the version a run starts (platforms/remote_names.py): no tag exists (§6 gotcha 2), so its
+    variables and time (module doc)."""
+    return f"pipeline {job}: the version with this run's variables created after the run"
 
 
 def create_client(connection: Connection) -> AbacusClient:

@@ -99,9 +99,9 @@ class AzureMLClient:
         leave an orphaned job), so the name is read back before any retry: one run, one remote job.
         """
         name = job_name(run_id)
-        existing = self.get_job(name)
+        existing = self.find(request, run_id)
         if existing is not None:
-            return self._submitted(existing, run_id)
+            return existing
         path, params, body = self._clone_put(request, run_id, self.get_job(request.job))
         headers = {"x-azureml-token": self._ml_token()}  # the SDK sends it on pipeline PUTs (§1.3)
         try:
@@ -117,6 +117,11 @@ class AzureMLClient:
                 return self._submitted(found, run_id)
             raise  # the orchestrator tries again after the Retry-After, reading the name back first
         return self._submitted(created, run_id)
+
+    def find(self, request: RunRequest, run_id: str) -> Submitted | None:
+        """The job under the name derived from the run id, or None."""
+        found = self.get_job(job_name(run_id))
+        return None if found is None else self._submitted(found, run_id)
 
     def preview(self, request: RunRequest, run_id: str) -> dict[str, Any]:
         """The PUT of the clone a submit would send (template read now, nothing written)."""
@@ -218,6 +223,11 @@ class AzureMLClient:
         error = details.get("error") or {}
         message = (error.get("error") or {}).get("message") if isinstance(error, dict) else None
         return details.get("startTimeUtc"), details.get("endTimeUtc"), message and self.history.redact(str(message))
+
+
+def remote_name(job: str, run_id: str) -> str:
+    """The name of the job a run makes (platforms/remote_names.py): derived from the run id (§1.3)."""
+    return job_name(run_id)
 
 
 _PUT_RETRY = RetryPolicy(read=0, status=0)  # a PUT that may have landed is read back, not re-sent

@@ -55,6 +55,7 @@ from .wire import (
     ACTIVE_STATUSES,
     BUSY_CHOICES,
     RESPONSE,
+    RUN_ID_TAG,
     STRIP_ANNOTATIONS,
     TERMINAL_STATUSES,
     THREAD_ID,
@@ -199,6 +200,15 @@ class FoundryAgentsClient:
                     return self._submitted(found)
         assert last is not None
         raise last
+
+    def find(self, request: RunRequest, run_id: str) -> Submitted | None:
+        """The run carrying this run id's tag: on the thread the run names, else on the newest tagged thread
+        of the project (THREAD_SCAN_PAGES pages); None when there is none. Never refuses a busy thread."""
+        thread_id = read_run(request).thread_id or self._find_own_thread(run_id)
+        if thread_id is None:
+            return None
+        own = next((r for r in self._thread_runs(thread_id) if tagged(r, run_id)), None)
+        return None if own is None else self._submitted(own)
 
     def preview(self, request: RunRequest, run_id: str) -> dict[str, Any]:
         """The POST a submit would send first: a new thread and run, or a run with the message on a thread."""
@@ -362,6 +372,11 @@ def _run_post(agent_id: str, run: AgentRun, run_id: str, thread_id: str | None) 
     own_thread = run.thread_id is None
     return (f"/threads/{thread_id}/runs", "createRun",
             thread_run_body(agent_id, run, run_id, with_message=not own_thread))
+
+
+def remote_name(job: str, run_id: str) -> str:
+    """What finds the run a run makes (platforms/remote_names.py): its tag on the thread and run (client 4)."""
+    return f"{RUN_ID_TAG}={run_id}"
 
 
 def error_parser(response: requests.Response) -> tuple[str | None, str]:

@@ -88,3 +88,19 @@ def test_an_ended_record_never_changes():
     assert ended.submitted(Submitted("other")) == ended
     assert ended.end(RunStatus.FAILED, RunError("X", "y"), "later") == ended
     assert ended.with_error(RunError("X", "y")) == ended and ended.with_outputs({"a": "b"}, []) == ended
+
+
+def test_what_finds_the_remote_job_is_named_once_before_the_submit_and_kept_through_the_end():
+    named = _record().submitting("runbridge-r1")
+    assert named.submitting("runbridge-other").remote_name == "runbridge-r1"
+    ended = named.end(RunStatus.FAILED, RunError("SubmitFailed", "down"), "2026-03-01T02:00:00+00:00")
+    assert ended.submitting("x") == ended
+    data = ended.to_dict()
+    assert data["remoteName"] == "runbridge-r1" and data["remoteRunId"] is None
+    assert RunRecord.from_dict(data) == ended and "remoteName" not in RunRecord.from_dict(data).extra
+
+
+def test_a_record_written_before_remote_names_reads_with_none_and_writes_without_it():
+    older = {"id": "r1", "status": "Running", "remoteRunId": "x", "polls": 3}
+    record = RunRecord.from_dict(older)
+    assert record.remote_name is None and "remoteName" not in record.to_dict()

@@ -70,7 +70,9 @@ def test_the_sweeper_runs_by_itself_every_five_minutes(stack):
     assert stack.sim_stats("foundry_agents")["activeRuns"] == 0
 
 
-def test_a_run_terminated_before_it_submitted_anything_costs_no_platform_call(stack):
+def test_a_run_terminated_before_it_submitted_anything_costs_one_look_and_no_cancel(stack):
+    # terminated between submit attempts, it may have been stopped during one that made its job (issue 19):
+    # the sweeper looks for it once (the thread's runs, for the run's tag), finds none and says so
     thread_id = busy_thread(stack, "orphan-owner")
     stack.post_run(waiting_request("orphan-waiting", thread_id))
     stack.host.wait_idle()
@@ -80,7 +82,11 @@ def test_a_run_terminated_before_it_submitted_anything_costs_no_platform_call(st
     sweep(stack)
     after = stack.sim_stats("foundry_agents")
     assert after["cancelsRequested"] == before["cancelsRequested"] == 0
-    assert after["requestsByOperation"] == before["requestsByOperation"]  # not even a status read
+    assert after["requestsByOperation"] == {**before["requestsByOperation"],
+                                            "listRuns": before["requestsByOperation"]["listRuns"] + 1}
+    assert "the platform has none" in stack.get_run("orphan-waiting")["note"]
+    sweep(stack)  # settled: not looked for again
+    assert stack.sim_stats("foundry_agents")["requestsByOperation"] == after["requestsByOperation"]
     stack.resume()
     assert stack.wait_run("orphan-owner", timeout=60)["status"] == "Success"  # the thread's own run untouched
 

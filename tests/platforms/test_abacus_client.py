@@ -347,6 +347,18 @@ def test_clock_skew_is_allowed_when_looking_for_a_version(sim, client):
     assert sim.created() == 1
 
 
+def test_find_reads_what_a_submit_would_take_and_never_starts_a_version(sim, client):
+    # the orphan sweeper's look for a run whose submit never heard back (another process: no claims)
+    assert sim.client().find(run_request(), "r1") is None
+    made = client.submit(run_request(), "r1")
+    assert sim.client().find(run_request(), "r1") == made
+    assert sim.client().find(run_request(epochs="2"), "r1") is None  # other variables: not this run's
+    late = run_request(created_at=T0 + abacus_client.CLOCK_SKEW + timedelta(seconds=1))
+    assert sim.client().find(late, "r1") is None  # made before the run: not its own
+    assert sim.client().find(run_request(created_at=None), "r1") is None  # no creation time: no guess
+    assert sim.created() == 1
+
+
 # ---- poll, stop, outputs ------------------------------------------------------------------------------
 
 def test_a_version_goes_pending_running_complete_with_outputs(sim, client):
