@@ -29,6 +29,7 @@ CANCEL_RUN = "cancel_run"  # ask the platform to stop it: CancelSent | ActivityE
 READ_OUTPUTS = "read_outputs"  # its outputs by name: OutputsRead | ActivityError
 ACTIVITIES = (SUBMIT_RUN, POLL_RUN, CANCEL_RUN, READ_OUTPUTS)
 CANCEL_EVENT = "cancel"  # the external event POST /api/runs/{id}/cancel raises on a run or a chain
+WAKE_EVENT = "wake"  # the external event an Azure ML status event raises on its run: poll now (azureml_events)
 CHAIN_ORCHESTRATOR = "run_chain"
 # The orphan sweeper's note on a stopped run (what it did to the remote job), kept as a tiny orchestration of
 # its own beside the run: a terminated instance takes no more custom status. Its id cannot be a run's or a
@@ -136,20 +137,21 @@ class Submitted:
     remote_status: str | None = None
     outputs: Mapping[str, str] = field(default_factory=dict)
     coordinates: Mapping[str, str] = field(default_factory=dict)  # the connection's non-secret location
+    events: bool = False  # the connection's status events are wired (events=eventgrid): race their wake-ups
 
     ok = True
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": True, "remoteRunId": self.remote_run_id, "monitorUrl": self.monitor_url,
                 "remoteStatus": self.remote_status, "outputs": dict(self.outputs),
-                "coordinates": dict(self.coordinates)}
+                "coordinates": dict(self.coordinates), "events": self.events}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Submitted | ActivityError:
         if _failed(data):
             return ActivityError.from_dict(data)
         return cls(str(data["remoteRunId"]), data.get("monitorUrl"), data.get("remoteStatus"),
-                   dict(data.get("outputs") or {}), dict(data.get("coordinates") or {}))
+                   dict(data.get("outputs") or {}), dict(data.get("coordinates") or {}), bool(data.get("events")))
 
 
 @dataclass(frozen=True)
@@ -281,6 +283,8 @@ class RunInput:
     wait: float | None = None
     cancel_sent: bool = False
     waiting: Mapping[str, Any] | None = None
+    events: bool = False  # the run races wake-ups (its connection's events are wired), poll_loop.py
+    woken: bool = False  # a wake-up was taken just before continue-as-new: poll at once
 
     @property
     def polling(self) -> bool:
@@ -296,8 +300,8 @@ class RunInput:
         return cls(request)
 
     def continued_polling(self, run: Mapping[str, Any], moments: list[Mapping[str, Any]], poll: Mapping[str, Any],
-                          wait: float, cancel_sent: bool) -> RunInput:
-        return RunInput(self.request, run, tuple(moments), poll, wait, cancel_sent)
+                          wait: float, cancel_sent: bool, events: bool = False, woken: bool = False) -> RunInput:
+        return RunInput(self.request, run, tuple(moments), poll, wait, cancel_sent, events=events, woken=woken)
 
     def continued_waiting(self, run: Mapping[str, Any], moments: list[Mapping[str, Any]], poll: Mapping[str, Any],
                           wait: float) -> RunInput:
@@ -311,6 +315,8 @@ class RunInput:
             data.update(poll=dict(self.poll), wait=self.wait, cancelSent=self.cancel_sent)
         if self.waiting:
             data["waiting"] = dict(self.waiting)
+        if self.events:
+            data.update(events=True, woken=self.woken)
         return data
 
     @classmethod
@@ -324,4 +330,4 @@ class RunInput:
         wait = data.get("wait")
         return cls(dict(data["request"]), run, moments, data.get("poll"),
                    float(wait) if isinstance(wait, (int, float)) else None, bool(data.get("cancelSent")),
-                   data.get("waiting") or None)
+                   data.get("waiting") or None, bool(data.get("events")), bool(data.get("woken")))
