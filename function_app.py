@@ -12,6 +12,7 @@ from maintenance.orphan_sweeper import bp as orphan_sweeper
 from maintenance.sweep_notes import bp as sweep_notes
 from orchestrators.chain import bp as chains
 from orchestrators.notify import bp as event_delivery
+from starters.azureml_events import bp as azureml_events
 from starters.chains_api import bp as chains_api
 from starters.connections_api import bp as connections_api
 from starters.dashboard_api import bp as dashboard_api
@@ -30,6 +31,7 @@ BLUEPRINTS = (
     dashboard_api,
     orphan_sweeper,
     sweep_notes,
+    azureml_events,
     chains,
     # one orchestrator per job type: orchestrators/<job type>.py, from the job-type table
     *(importlib.import_module(job.orchestrator_module).bp for job in registered_job_types().values()),

@@ -57,7 +57,14 @@ def submit_run(payload: dict[str, Any]) -> Submitted:
     request = RunRequest.from_dict(call.request).with_created_at(call.created_at)
     client, coordinates = _client(call, request)
     made = client.submit(request, request.run_id or "")
-    return Submitted(made.remote_run_id, made.monitor_url, made.remote_status, dict(made.outputs), coordinates)
+    return Submitted(made.remote_run_id, made.monitor_url, made.remote_status, dict(made.outputs), coordinates,
+                     _events_wired(request))
+
+
+def _events_wired(request: RunRequest) -> bool:
+    """The connection's status events are wired (events=eventgrid): the run races their wake-ups (poll_loop.py)."""
+    connection = get_connection(request.connection)
+    return connection is not None and connection.settings.get("events") == "eventgrid"
 
 
 @bp.activity_trigger(input_name="payload", activity=POLL_RUN)

@@ -34,12 +34,17 @@ ENDED = ("Completed", "Failed", "Terminated")
 class SimStack:
     """devhost + the Azure ML simulator whose `long-pipeline` clones run `running_seconds`."""
 
-    def __init__(self, db_path: str, running_seconds: float) -> None:
+    def __init__(self, db_path: str, running_seconds: float, events: dict[str, Any] | None = None) -> None:
+        """`events`: wire the workspace's Event Grid events to the app (`events=eventgrid`), with these
+        simulator fault options (`{"event_drop": 0.2}`...); None: polling only, as before."""
         for key in [k for k in os.environ if k.upper().startswith("CONNECTIONS__")]:
             del os.environ[key]
         self.clock = VirtualClock(EPOCH)
+        self.events = events
         self.simulation = start_simulation(self.clock, os.environ, ports={"azure_ml": 0}, only=("azure_ml",),
-                                           azure_ml={"running_seconds": {"long-pipeline": running_seconds}})
+                                           events=events is not None,
+                                           azure_ml={"running_seconds": {"long-pipeline": running_seconds},
+                                                     **(events or {})})
         self.server = self.simulation.servers["azure_ml"]
         registry.reset()
         self.host = DevHost(ROOT, db_path=db_path, clock=self.clock)
@@ -48,6 +53,9 @@ class SimStack:
     def start(self) -> None:
         self.host.start()
         self.front.start()
+        if self.events is not None:
+            self.simulation.subscribe_events(f"{self.front.base_url}/runtime/webhooks/eventgrid"
+                                             "?functionName=azureml_run_events")
 
     def start_run(self, run_id: str, timeout: str = "P3D") -> None:
         body = {"jobType": "azureml_pipeline", "connection": "azureml-sim", "job": "long-pipeline",
@@ -72,10 +80,14 @@ class SimStack:
     def requests_by_operation(self) -> dict[str, int]:
         return dict(self.server.stats().get("requestsByOperation", {}))
 
+    def status_reads(self, remote_run_id: str) -> int:
+        """Jobs_Get requests the simulator received for this job."""
+        return int(self.server.stats().get("statusReadsByJob", {}).get(remote_run_id, 0))
+
     def stop(self) -> None:
         try:
+            self.simulation.stop()  # first: no event is in flight to a host that is going away
+        finally:
             self.front.stop()
             self.host.stop()
-        finally:
-            self.simulation.stop()
             registry.reset()

@@ -52,8 +52,12 @@ _SECRET_WORDS = re.compile(r"key|secret|token|password|passwd|pwd|credential|con
 IDENTITY_SETTINGS = frozenset({"tenantId", "clientId"})
 
 
+# Settings about how runbridge watches a platform, not where its jobs live: never a run's coordinates.
+WATCH_SETTINGS = frozenset({"events"})
+
+
 def _is_coordinate(key: str) -> bool:
-    return not is_secret_setting(key) and key not in IDENTITY_SETTINGS
+    return not is_secret_setting(key) and key not in IDENTITY_SETTINGS and key not in WATCH_SETTINGS
 
 
 def is_secret_setting(key: str) -> bool:
@@ -256,6 +260,9 @@ _resource_id = _pattern(
     r"/subscriptions/[A-Za-z0-9_.()/-]{1,1000}", "must be an ARM resource id starting with /subscriptions/"
 )
 
+_NO_EVENTS = ("{platform} publishes no status events for {what}: runs are polled (remove this setting; "
+              "docs/operations.md gives the polling figures)")
+
 # Settings a type refuses with a reason of their own, not just "unknown" (keys in lower case).
 _REFUSED: dict[ConnectionType, dict[str, str]] = {
     # foundry-agents.md §4: the agents data plane takes Microsoft Entra ID tokens only; no key is accepted.
@@ -264,7 +271,8 @@ _REFUSED: dict[ConnectionType, dict[str, str]] = {
         "setting and give the app's identity the Azure AI User role on the project (clientId picks a "
         "user-assigned identity)"
         for key in ("apikey", "api-key", "key")
-    },
+    } | {"events": _NO_EVENTS.format(platform="the Foundry Agent Service", what="agent runs")},
+    ConnectionType.ABACUS: {"events": _NO_EVENTS.format(platform="Abacus.AI", what="pipeline runs")},
 }
 
 # Per type: the settings it reads (DESIGN.md "Connections"), whether each is required, and defaults.
@@ -279,6 +287,10 @@ _SPECS: dict[ConnectionType, dict[str, _Setting]] = {
         "armEndpoint": _Setting(False, _endpoint, lambda s: "https://management.azure.com"),
         # RunHistory, for start/end times and error text (reference/azureml-jobs.md 2.7).
         "historyEndpoint": _Setting(False, _endpoint, lambda s: f"https://{s['region']}.api.azureml.ms"),
+        # The workspace's Event Grid system topic delivers run status events to the app (infra/README.md):
+        # a run's safety-net polling relaxes once its first event arrived (core/poll_policy.py).
+        "events": _Setting(False, _pattern("(?i)eventgrid", "must be eventgrid (the only event source of Azure "
+                                           "ML runs)", str.lower)),
     },
     ConnectionType.FOUNDRY_AGENTS: {
         "endpoint": _Setting(True, _endpoint),

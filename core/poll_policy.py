@@ -14,7 +14,11 @@ The loop, as the orchestrator runs it:
    confirms a terminal state or `cancel_budget` ends;
 4. `ContinueAsNew(s)`: `continue_as_new` with the state; the new execution starts with `Wait(s)`;
 5. `Finish(status, error_code)`: read outputs, return the run status;
-6. a cancel event: `request_cancel(...)`, then carry out its decision.
+6. a cancel event: `request_cancel(...)`, then carry out its decision;
+7. a wake-up event (core.protocol.WAKE_EVENT: the platform said the job changed, Azure ML via Event Grid):
+   `woken(state)`, then poll at once. The event is only a hint; the poll decides. Once a run has been woken,
+   its platform's events are known to arrive, so between polls the wait is the policy's `safety_net` (see
+   `_base_wait`): polling is then what catches a lost event, not what notices the end.
 
 A poll that failed is a `TransientError` (counted against transient_budget), or `Unconfirmed`: a 401/403/404
 about the run's own job, which a platform mid-deployment sends once; it ends the run only when such answers
@@ -40,6 +44,7 @@ from core.status import ErrorCode, RunStatus, is_terminal
 
 UTC = timezone.utc
 MIN_WAIT = 1.0  # seconds; no timer shorter than this
+MAX_SAFETY_NET = 3600.0  # seconds; a run with events is still polled at least hourly
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,9 @@ class PollPolicy:
     # Time a run may go on without its connection (settings renamed in a redeploy, a slot swap) before it
     # ends Failed with ConnectionNotConfigured; meanwhile it shows Unknown, and a fixed setting brings it back.
     connection_budget: float = 1800.0
+    # Once a run was woken by a platform event, the wait between polls is this (events say when the job
+    # changes; polling is the safety net for a lost one). None: events never relax polling.
+    safety_net: float | None = None
 
     def __post_init__(self) -> None:
         if not MIN_WAIT <= self.first_interval <= self.max_interval:
@@ -95,6 +103,8 @@ class PollPolicy:
             raise ValueError("need 0 < elapsed_fraction < 1")
         if self.elapsed_fraction is not None and self.max_elapsed_interval < self.max_interval:
             raise ValueError("need max_elapsed_interval >= max_interval")
+        if self.safety_net is not None and not self.max_interval <= self.safety_net <= MAX_SAFETY_NET:
+            raise ValueError(f"need max_interval <= safety_net <= {MAX_SAFETY_NET:g} s")
 
     @property
     def ceiling(self) -> float:
@@ -136,6 +146,7 @@ class PollState:
     cancel_deadline: str | None = None  # ISO time the cancel must be confirmed by
     unreachable_since: str | None = None  # ISO time the run's connection went missing (None: it is there)
     unconfirmed_since: str | None = None  # ISO time of the first of the 401/403/404 answers seen since a status
+    wakeups: int = 0  # wake-up events received, all executions: > 0 means the platform's events arrive
 
     @classmethod
     def start(cls, submitted_at: datetime, start_timeout: timedelta, timeout: timedelta) -> PollState:
@@ -313,6 +324,25 @@ def request_cancel(
     return _cancel(policy, state, _utc(now), reason)
 
 
+def woken(state: PollState) -> PollState:
+    """The state after a wake-up event: one more received (the caller then polls at once)."""
+    return replace(state, wakeups=state.wakeups + 1)
+
+
+def relaxed(policy: PollPolicy, state: PollState) -> bool:
+    """Whether the safety-net interval applies: events arrive for this run, and nothing needs a closer look
+    (no cancel under way, no failed poll being retried or confirmed, the connection is there)."""
+    return (policy.safety_net is not None and state.wakeups > 0 and state.cancel_reason is None
+            and state.transient_errors == 0 and state.unreachable_since is None and state.unconfirmed_since is None)
+
+
+def _base_wait(policy: PollPolicy, state: PollState, running_for: float) -> float:
+    """The wait before jitter: the safety net once events arrive, else the backoff of `attempt` polls."""
+    if relaxed(policy, state):
+        return float(policy.safety_net or 0)
+    return policy.interval(state.attempt, running_for)
+
+
 def _run_deadline(state: PollState, now: datetime) -> str:
     """The run deadline, counted from now or from the start deadline if that passed unseen."""
     return _iso(min(now, _parse(state.start_deadline)) + timedelta(seconds=state.run_timeout))
@@ -348,7 +378,7 @@ def _wait(
     """The next wait: backoff shortened by jitter, not past the next deadline, never under Retry-After."""
     started = state.started_at
     running_for = 0.0 if started is None else max(0.0, (now - _parse(started)).total_seconds())
-    base = policy.interval(state.attempt, running_for)
+    base = _base_wait(policy, state, running_for)
     seconds = base * (1 - policy.jitter * _unit(seed))
     until = (_next_deadline(policy, state) - now).total_seconds()
     # Retry-After wins over the backoff, never over the next deadline (a start, run, unknown, cancel or

@@ -30,6 +30,7 @@ CANCEL_RUN = "cancel_run"  # ask the platform to stop it: CancelSent | ActivityE
 READ_OUTPUTS = "read_outputs"  # its outputs by name: OutputsRead | ActivityError
 ACTIVITIES = (SUBMIT_RUN, POLL_RUN, CANCEL_RUN, READ_OUTPUTS)
 CANCEL_EVENT = "cancel"  # the external event POST /api/runs/{id}/cancel raises on a run or a chain
+WAKE_EVENT = "wake"  # the external event an Azure ML status event raises on its run: poll now (azureml_events)
 CHAIN_ORCHESTRATOR = "run_chain"
 # The orphan sweeper's note on a stopped run (what it did to the remote job), kept as a tiny orchestration of
 # its own beside the run: a terminated instance takes no more custom status. Its id cannot be a run's or a
@@ -137,20 +138,21 @@ class Submitted:
     remote_status: str | None = None
     outputs: Mapping[str, str] = field(default_factory=dict)
     coordinates: Mapping[str, str] = field(default_factory=dict)  # the connection's non-secret location
+    events: bool = False  # the connection's status events are wired (events=eventgrid): race their wake-ups
 
     ok = True
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": True, "remoteRunId": self.remote_run_id, "monitorUrl": self.monitor_url,
                 "remoteStatus": self.remote_status, "outputs": dict(self.outputs),
-                "coordinates": dict(self.coordinates)}
+                "coordinates": dict(self.coordinates), "events": self.events}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Submitted | ActivityError:
         if _failed(data):
             return ActivityError.from_dict(data)
         return cls(str(data["remoteRunId"]), data.get("monitorUrl"), data.get("remoteStatus"),
-                   dict(data.get("outputs") or {}), dict(data.get("coordinates") or {}))
+                   dict(data.get("outputs") or {}), dict(data.get("coordinates") or {}), bool(data.get("events")))
 
 
 @dataclass(frozen=True)
@@ -294,6 +296,8 @@ class RunInput:
     waiting: Mapping[str, Any] | None = None
     # what the run has announced as events (core/cloud_events.py): carried like the moments
     notice: Mapping[str, Any] | None = None
+    events: bool = False  # the run races wake-ups (its connection's events are wired), poll_loop.py
+    woken: bool = False  # a wake-up was taken just before continue-as-new: poll at once
 
     @property
     def polling(self) -> bool:
@@ -311,8 +315,8 @@ class RunInput:
         return cls(request, notice=new_notice())
 
     def continued_polling(self, run: Mapping[str, Any], moments: list[Mapping[str, Any]], poll: Mapping[str, Any],
-                          wait: float, cancel_sent: bool) -> RunInput:
-        return RunInput(self.request, run, tuple(moments), poll, wait, cancel_sent)
+                          wait: float, cancel_sent: bool, events: bool = False, woken: bool = False) -> RunInput:
+        return RunInput(self.request, run, tuple(moments), poll, wait, cancel_sent, events=events, woken=woken)
 
     def continued_waiting(self, run: Mapping[str, Any], moments: list[Mapping[str, Any]], poll: Mapping[str, Any],
                           wait: float) -> RunInput:
@@ -328,6 +332,8 @@ class RunInput:
             data["waiting"] = dict(self.waiting)
         if self.notice is not None:
             data["notice"] = dict(self.notice)
+        if self.events:
+            data.update(events=True, woken=self.woken)
         return data
 
     @classmethod
@@ -342,4 +348,4 @@ class RunInput:
         notice = data.get("notice") if isinstance(data.get("notice"), Mapping) else None
         return cls(dict(data["request"]), run, moments, data.get("poll"),
                    float(wait) if isinstance(wait, (int, float)) else None, bool(data.get("cancelSent")),
-                   data.get("waiting") or None, notice)
+                   data.get("waiting") or None, notice, bool(data.get("events")), bool(data.get("woken")))

@@ -18,13 +18,12 @@ from typing import Any
 from azure.functions.decorators.function_app import FunctionRegister
 
 SUPPORTED_TRIGGERS = {"orchestrationTrigger", "activityTrigger", "entityTrigger", "httpTrigger", "queueTrigger",
-                      "timerTrigger"}
+                      "timerTrigger", "eventGridTrigger"}
 FEATURE_NAMES = {
     "blobTrigger": "blob triggers",
     "eventHubTrigger": "Event Hubs triggers",
     "serviceBusTrigger": "Service Bus triggers",
     "cosmosDBTrigger": "Cosmos DB triggers",
-    "eventGridTrigger": "Event Grid triggers",
 }
 
 
@@ -80,6 +79,7 @@ class LoadedApp:
     routes: list[HttpRoute] = field(default_factory=list)
     queue_triggers: list[FunctionInfo] = field(default_factory=list)
     timer_triggers: list[FunctionInfo] = field(default_factory=list)
+    eventgrid_triggers: dict[str, FunctionInfo] = field(default_factory=dict)  # devhost/eventgrid.py
     all: dict[str, FunctionInfo] = field(default_factory=dict)
     route_prefix: str = "api"
     host_json: dict[str, Any] = field(default_factory=dict)
@@ -157,6 +157,8 @@ def load_app(folder: str | Path, module_name: str = "function_app", strict: bool
                 loaded.queue_triggers.append(info)
             elif kind == "timerTrigger":
                 loaded.timer_triggers.append(info)
+            elif kind == "eventGridTrigger":
+                loaded.eventgrid_triggers[info.name] = info
             else:
                 unsupported.append(f"{info.name}: {FEATURE_NAMES.get(kind, kind)}")
     if unsupported and strict:

@@ -15,6 +15,7 @@ from devkit.clock import make_clock
 
 from .app_loader import AppLoadError
 from .azurite import SERVICES, Azurite, AzuriteError, azurite_unavailable, free_well_known_ports
+from .eventgrid import WEBHOOK_PATH
 from .host import DevHost
 from .http_server import HttpFrontDoor
 from .local_settings import FILE_NAME, LocalSettingsError, apply_local_settings
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             values = [int(p) for p in args.sim_ports.split(",")]
             values += [values[-1]] * (3 - len(values))
             ports = dict(zip(("azure_ml", "foundry_agents", "abacus"), values, strict=False))
-        simulation = start_simulation(clock, os.environ, ports=ports)
+        simulation = start_simulation(clock, os.environ, ports=ports, events=True)
         for platform, server in simulation.servers.items():
             print(f"  simulator {platform}: {server.url}")
     try:
@@ -116,6 +117,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name}: activityTrigger")
     for function in host.app.queue_triggers + host.app.timer_triggers:
         print(f"  {function.name}: {function.trigger_type}")
+    for name in sorted(host.app.eventgrid_triggers):
+        print(f"  {name}: eventGridTrigger at {front.base_url}{WEBHOOK_PATH}?functionName={name}")
+    if simulation is not None and host.app.eventgrid_triggers:
+        # the Azure ML simulator's system topic delivers to the app's (first) Event Grid function
+        name = sorted(host.app.eventgrid_triggers)[0]
+        key = f"&code={args.function_key}" if args.function_key else ""
+        simulation.subscribe_events(f"{front.base_url}{WEBHOOK_PATH}?functionName={name}{key}")
     if host.app.queue_triggers:
         where = (f"Azure Storage queues at {getattr(host.queues, 'url', '?')}" if host.queues.remote
                  else "the embedded queue (no AzureWebJobsStorage setting)")

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 
+from .eventgrid import WEBHOOK_PATH, serve_event_grid
 from .host import DevHost
 from .management import PREFIX, RPC_PREFIX, ManagementApi
 
@@ -84,6 +85,10 @@ class HttpFrontDoor:
         if path.startswith((PREFIX, RPC_PREFIX)):
             status, extra, payload = self.management.handle(method, path, query, headers, body)
             return status, {"Content-Type": "application/json", **extra}, _encode(payload)
+        if path == WEBHOOK_PATH and method == "POST":
+            if not self._authorized(query, headers, "FUNCTION"):
+                return _json(401, {"Message": "A function key is required (code=, x-functions-key or basic auth)."})
+            return serve_event_grid(self.host.app.eventgrid_triggers, self.host.call_function, query, headers, body)
         if path.startswith("/admin/functions/") and method == "POST":
             return self._invoke_by_name(path.rsplit("/", 1)[1], query, headers, body)
         if path == "/admin/host/status":

@@ -71,7 +71,9 @@ class VirtualClock:
 
     devhost jumps it to the next due timer whenever nothing else can run, so tests of long jobs take
     no wall time. `limit` (optional) caps how far automatic jumps may go, so a test can stop time at
-    a chosen moment, act, then let it run on.
+    a chosen moment, act, then let it run on. A hold (`set_hold`) does the same for something that must
+    act at a moment no host timer marks (a simulator publishing an event when a job changes status):
+    time may reach the held moment but not pass it until the holder moves or drops the hold.
     """
 
     virtual = True
@@ -80,6 +82,7 @@ class VirtualClock:
         self._now = (start or datetime(2026, 1, 1, tzinfo=UTC)).astimezone(UTC)
         self._cond = threading.Condition()
         self.limit: datetime | None = None
+        self._holds: dict[str, datetime] = {}
 
     def now(self) -> datetime:
         with self._cond:
@@ -89,10 +92,24 @@ class VirtualClock:
         """Move time forward to `when` (never backward, never past `limit`); return the new time."""
         with self._cond:
             target = when if self.limit is None else min(when, self.limit)
+            if self._holds:
+                target = min(target, *self._holds.values())
             if target > self._now:
                 self._now = target
                 self._cond.notify_all()
             return self._now
+
+    def set_hold(self, holder: str, when: datetime | None) -> None:
+        """Let time move up to `when` but not past it until `holder` sets another hold (None drops it).
+
+        Moving a hold is one step, so no jump can slip between dropping the old and placing the new one.
+        """
+        with self._cond:
+            if when is None:
+                self._holds.pop(holder, None)
+            else:
+                self._holds[holder] = when.astimezone(UTC)
+            self._cond.notify_all()
 
     def advance(self, seconds: float) -> datetime:
         """Move time forward by `seconds`."""

@@ -30,6 +30,13 @@ type azureMlConnection = {
   historyEndpoint: string?
   // false: do not create the role assignment (someone with Owner on the workspace grants it)
   assignRole: bool?
+  // 'eventgrid': the workspace's system topic delivers run status events to the app, which then polls as a
+  // safety net only; this template makes the topic and subscription (infra/README.md "Azure ML events")
+  events: string?
+  // the workspace's existing Event Grid system topic, if it has one (a workspace has at most one)
+  eventSystemTopic: string?
+  // false: the app setting only; the topic and subscription are made by whoever owns the workspace
+  wireEvents: bool?
 }
 
 // An AI Foundry project's Agent Service (assistants data plane); Entra ID tokens only, never a key.
@@ -200,6 +207,34 @@ module azureMlRoles 'modules/azureml-role.bicep' = [for c in filter(azureMlConne
     workspaceName: c.workspace
     principalId: identity.outputs.principalId
     roleDefinitionId: azureMlRole
+  }
+}]
+
+// ---- Azure ML run status events (connections with events: 'eventgrid') -----------------------------------
+
+var eventConnections = filter(azureMlConnections, x => (x.?events ?? '') == 'eventgrid' && (x.?wireEvents ?? true))
+
+module azureMlEvents 'modules/azureml-events.bicep' = [for c in eventConnections: {
+  name: 'runbridge-events-aml-${uniqueString(c.subscriptionId, c.resourceGroup, c.workspace)}'
+  scope: resourceGroup(c.subscriptionId, c.resourceGroup)
+  params: {
+    workspaceName: c.workspace
+    systemTopicName: c.?eventSystemTopic ?? 'evgt-${c.workspace}'
+    functionAppId: app.outputs.functionAppId
+    functionName: 'azureml_run_events'
+    jobNamePrefix: 'runbridge-'
+    deadLetterStorageId: app.outputs.storageAccountId
+    deadLetterContainer: app.outputs.deadLetterContainerName
+  }
+}]
+
+module deadLetterRoles 'modules/deadletter-role.bicep' = [for (c, i) in eventConnections: {
+  name: 'runbridge-role-dl-${uniqueString(c.subscriptionId, c.resourceGroup, c.workspace)}'
+  scope: rg
+  params: {
+    storageAccountName: app.outputs.storageAccountName
+    principalId: azureMlEvents[i].outputs.topicPrincipalId
+    roleDefinitionId: roles.storageBlobDataContributor
   }
 }]
 

@@ -17,6 +17,21 @@ waiter and vanish. With one waiter:
 - before continue-as-new the waiter is checked, so a cancel consumed by this execution is acted on;
   events raised during the restart go to the new execution, whose first wait registers its own waiter
   (1.x drops only events the SDK buffered without a waiter, durable-functions.md §4 and issue #507).
+
+A wake-up (WAKE_EVENT, raised by starters/azureml_events.py when the platform says the job changed) joins
+the same race once the job exists, on runs whose connection has events wired (the submit activity says so:
+an orchestrator reads no settings). It is raised many times, so its waiter is replaced each time it wins, and
+only then: one waiter at a time, never a stale one. A wake-up raised while no waiter is registered (during a
+poll, right after a win) is buffered by the SDK and completes the next waiter when that is raced. Before
+continue-as-new a zero-length race registers the waiter, so a buffered wake-up is taken, not dropped; the
+new execution then polls at once (`woken` in its input). A wake-up only makes the run poll now: the poll
+decides, so a forged, duplicated or stale one costs one status read.
+
+One trap: the 1.x SDK keeps an event that found no waiter (`deferred_tasks`, keyed by name) for the rest
+of the execution and completes EVERY later waiter of that name with it, so a wake-up raised during a poll
+would come back at each race, a poll each time. A waiter that completes with exactly the wake-up the
+previous one took is that leftover: the loop then continues as new at once (polling first thing in the
+new execution, in case it was a genuine repeat), and a fresh execution carries no leftover.
 """
 
 from __future__ import annotations
@@ -49,7 +64,8 @@ def run_job(context: df.DurableOrchestrationContext, policy: PollPolicy) -> Gene
 def _phases(run: RunContext, policy: PollPolicy) -> Generator[Any, Any, dict[str, Any]]:
     if run.input.polling:
         state = PollState.from_dict(run.input.poll or {})
-        first = Wait(run.input.wait or policy.first_interval, state)
+        # a wake-up taken just before continue-as-new: poll at once
+        first = None if run.input.woken else Wait(run.input.wait or policy.first_interval, state)
         return (yield from poll_phase(run, state, first, run.input.cancel_sent))
     submitted = yield from submit_phase(run)
     if not isinstance(submitted, PollState):

@@ -1,7 +1,8 @@
 """The poll phase of a run: carry out the decisions of core.poll_policy.next_poll until the run ends.
 
-Wait (a durable timer raced against the cancel event), poll, cancel the remote job and wait for it to
-confirm, continue as new every `polls_per_execution` polls, and at the end read the outputs and publish.
+Wait (a durable timer raced against the cancel event and, with events wired, the wake-up), poll, cancel the
+remote job and wait for it to confirm, continue as new every `polls_per_execution` polls, and at the end read
+the outputs and publish.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from core.poll_policy import (
     Wait,
     next_poll,
     request_cancel,
+    woken,
 )
 from core.protocol import CANCEL_RUN, POLL_RUN, READ_OUTPUTS, ActivityError, OutputsRead, Polled, RunEvent
 from core.run_record import RunRecord
@@ -48,6 +50,7 @@ def poll_phase(run: RunContext, state: PollState, decision: Decision | None,
     """Poll the submitted job to its end (`decision` None: poll at once, a job that already ended never
     waits); the final record, or this execution's record when it continues as new."""
     polling = _Polling(run, state, cancel_sent)
+    run.listen_for_wake()
     while True:
         step = yield from polling.carry_out(decision)
         if isinstance(step, dict):
@@ -60,6 +63,7 @@ class _Polling:
 
     def __init__(self, run: RunContext, state: PollState, cancel_sent: bool) -> None:
         self.run, self.state, self.cancel_sent = run, state, cancel_sent
+        self.woke, self.last_wake = False, None  # a wake-up won a race in this execution; what it carried
 
     def carry_out(self, decision: Decision | None) -> Generator[Any, Any, Decision | dict[str, Any] | None]:
         """Do what `decision` says; a new decision to carry out instead, the run's record when this execution
@@ -69,7 +73,7 @@ class _Polling:
         if isinstance(decision, Cancel):
             yield from self._cancel(decision)
         elif isinstance(decision, ContinueAsNew):
-            return self._continue(decision)
+            return (yield from self._continue(decision))
         elif isinstance(decision, Finish):
             return (yield from finish(self.run, decision))
         return None
@@ -78,9 +82,22 @@ class _Polling:
         self.state = decision.state
         if self.state.cancel_reason is not None:  # cancelling already: only wait for the job to confirm
             yield self.run.timer(decision.seconds)
-        elif (yield from self.run.wait_or_cancel(decision.seconds)):
+            return None
+        run = self.run
+        winner = yield from run.race(decision.seconds, run.cancel_event, *filter(None, [run.wake_event]))
+        if winner is run.cancel_event:
             return self._cancel_requested()
+        if run.wake_event is not None and winner is run.wake_event:
+            return self._woken(run.wake_event.result)
         return None
+
+    def _woken(self, carried: Any) -> Decision | None:
+        """A wake-up won: poll at once (None), or continue as new when it is the SDK's leftover (poll_loop.py)."""
+        stale = self.woke and carried == self.last_wake
+        self.woke, self.last_wake = True, carried
+        self.run.listen_for_wake()
+        self.state = woken(self.state)
+        return ContinueAsNew(0, self.state) if stale else None
 
     def _cancel_requested(self) -> Decision:
         decision = request_cancel(self.run.policy, self.state, self.run.context.current_utc_datetime)
@@ -96,13 +113,16 @@ class _Polling:
             self.cancel_sent = not isinstance(result, ActivityError) or not (result.transient or result.refused)
         yield self.run.timer(decision.seconds)
 
-    def _continue(self, decision: ContinueAsNew) -> Decision | dict[str, Any]:
+    def _continue(self, decision: ContinueAsNew) -> Generator[Any, Any, Decision | dict[str, Any]]:
         self.state = decision.state
-        if self.state.cancel_reason is None and self.run.cancel_event.is_completed:
+        run = self.run
+        # register the wake-up waiter, so one buffered during the last poll is taken, not dropped
+        wake = run.wake_event is not None and (yield from run.race(0, run.wake_event)) is run.wake_event
+        if self.state.cancel_reason is None and run.cancel_event.is_completed:
             return self._cancel_requested()  # a cancel this execution consumed: continue-as-new would drop it
-        state, cancel_sent = self.state.to_dict(), self.cancel_sent
-        return self.run.continue_as_new(lambda record, moments: self.run.input.continued_polling(
-            record, moments, state, decision.seconds, cancel_sent))
+        state, cancel_sent = (woken(self.state) if wake else self.state).to_dict(), self.cancel_sent
+        return run.continue_as_new(lambda record, moments: run.input.continued_polling(
+            record, moments, state, decision.seconds, cancel_sent, run.events, wake))
 
     def poll(self) -> Generator[Any, Any, Decision]:
         """Poll once, publish what changed, and decide what follows."""

@@ -16,7 +16,16 @@ import azure.durable_functions as df
 
 from core.cloud_events import run_changes
 from core.poll_policy import PollPolicy, retry_wait
-from core.protocol import CANCEL_EVENT, ActivityCall, ActivityError, RunError, RunEvent, RunInput, read_result
+from core.protocol import (
+    CANCEL_EVENT,
+    WAKE_EVENT,
+    ActivityCall,
+    ActivityError,
+    RunError,
+    RunEvent,
+    RunInput,
+    read_result,
+)
 from core.run_events import log_run_event
 from core.run_record import RunRecord
 from core.status import ErrorCode, RunStatus
@@ -45,6 +54,8 @@ class RunContext:
         self.notice: dict[str, Any] | None = None if self.input.notice is None else {
             **self.input.notice, "notify": list(self.request.get("notify") or [])}
         self.cancel_event: Any = None
+        self.events = self.input.events  # the connection's status events are wired: race their wake-ups
+        self.wake_event: Any = None
 
     @property
     def record(self) -> RunRecord:
@@ -77,6 +88,10 @@ class RunContext:
         """The execution's one cancel waiter (poll_loop.py says why there is only one)."""
         self.cancel_event = self.context.wait_for_external_event(CANCEL_EVENT)
 
+    def listen_for_wake(self) -> None:
+        """A new wake-up waiter, when the run's events are wired: one at a time (poll_loop.py)."""
+        self.wake_event = self.context.wait_for_external_event(WAKE_EVENT) if self.events else None
+
     def note(self, event: RunEvent, **extra: Any) -> None:
         """Remember a key moment of the run (core/timeline.py draws them) and log it as a run event."""
         record = self.record
@@ -103,12 +118,16 @@ class RunContext:
 
     def wait_or_cancel(self, seconds: float) -> Generator[Any, Any, bool]:
         """Wait `seconds` unless the cancel event came or comes first; True when it did (timer cancelled)."""
+        return (yield from self.race(seconds, self.cancel_event)) is self.cancel_event
+
+    def race(self, seconds: float, *events: Any) -> Generator[Any, Any, Any]:
+        """Wait `seconds` unless one of `events` came or comes first: that event (timer cancelled), or None."""
         timer = self.timer(seconds)
-        winner = yield self.context.task_any([timer, self.cancel_event])
-        if winner == self.cancel_event:
-            timer.cancel()
-            return True
-        return False
+        winner = yield self.context.task_any([timer, *events])
+        if winner is timer:
+            return None
+        timer.cancel()
+        return winner
 
     def call(self, activity: str, crashed: ErrorCode = ErrorCode.SUBMIT_FAILED) -> Generator[Any, Any, Any]:
         """Call a run activity with this run's ActivityCall; its typed result (core/protocol.py).

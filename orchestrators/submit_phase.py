@@ -45,6 +45,7 @@ def submit_phase(run: RunContext) -> Generator[Any, Any, PollState | dict[str, A
     if isinstance(answer, ActivityError):
         return _not_submitted(run, answer)
     run.record = run.record.submitted(answer)
+    run.events = answer.events
     run.note(RunEvent.SUBMITTED)
     return state
 

@@ -41,11 +41,20 @@ class Simulation:
         for server in self.servers.values():
             server.stop()
 
+    def subscribe_events(self, webhook: str) -> None:
+        """Point every simulator that publishes status events (Azure ML's Event Grid system topic) at `webhook`
+        (devhost's Event Grid route)."""
+        for server in self.servers.values():
+            if server.platform.events_source:
+                server.platform.subscribe(webhook)
+
 
 def start_simulation(clock: Clock, environ: MutableMapping[str, str], ports: dict[str, int] | None = None,
-                     only: tuple[str, ...] | None = None, **options: dict) -> Simulation:
+                     only: tuple[str, ...] | None = None, events: bool = False, **options: dict) -> Simulation:
     """Start each simulator whose module exists (default ports 7101-7103; 0 picks a free one), or those in
-    `only`, and write `CONNECTIONS__<name>__*` settings for it into `environ`."""
+    `only`, and write `CONNECTIONS__<name>__*` settings for it into `environ`. With `events`, the connection of a
+    simulator that publishes status events says they are wired (`azureml-sim`: `events=eventgrid`); see
+    `Simulation.subscribe_events`."""
     simulation = Simulation()
     for platform, (connection, settings_for) in CATALOG.items():
         if only is not None and platform not in only:
@@ -58,7 +67,10 @@ def start_simulation(clock: Clock, environ: MutableMapping[str, str], ports: dic
             continue
         url = server.start()
         simulation.servers[platform] = server
-        for key, value in settings_for(url).items():
+        settings = settings_for(url)
+        if events and server.platform.events_source:
+            settings["events"] = server.platform.events_source
+        for key, value in settings.items():
             simulation.settings[f"CONNECTIONS__{connection}__{key}"] = value
     simulation.settings[LOCAL_CREDENTIAL_SETTING] = "1"
     environ.update(simulation.settings)

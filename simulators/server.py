@@ -89,6 +89,7 @@ class Platform:
 
     name = "platform"
     requires_bearer = True
+    events_source: str | None = None  # the `events` setting of a platform that publishes status events
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
@@ -117,6 +118,16 @@ class Platform:
     def sim_routes(self) -> list[Route]:
         """Platform-specific control routes under `/_sim/` (never part of the real API)."""
         return []
+
+    def subscribe(self, webhook: str) -> None:
+        """Deliver the platform's status events to `webhook` (only where `events_source` is set)."""
+        raise NotImplementedError(f"the {self.name} simulator publishes no status events")
+
+    def start(self) -> None:
+        """Start the platform's own background work, if any (SimServer.start calls it)."""
+
+    def stop(self) -> None:
+        """Stop what `start` started (SimServer.stop calls it)."""
 
     def reset(self) -> None:
         """Restore the seeded catalog and zero the platform's counters."""
@@ -202,6 +213,7 @@ class SimServer:
             daemon=True,
         )
         self._thread.start()
+        self.platform.start()
         log.info("%s simulator listening on %s", self.platform.name, self.url)
         return self.url
 
@@ -211,6 +223,7 @@ class SimServer:
         if httpd is None:
             return
         self._stopping.set()
+        self.platform.stop()
         httpd.shutdown()
         httpd.close_connections()
         httpd.server_close()

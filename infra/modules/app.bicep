@@ -74,6 +74,7 @@ var azureMlSettingLists = [for c in azureMlConnections: [
   { name: 'CONNECTIONS__${c.name}__clientId', value: identityClientId }
   { name: 'CONNECTIONS__${c.name}__armEndpoint', value: c.?armEndpoint ?? '' }
   { name: 'CONNECTIONS__${c.name}__historyEndpoint', value: c.?historyEndpoint ?? '' }
+  { name: 'CONNECTIONS__${c.name}__events', value: c.?events ?? '' }
 ]]
 
 var foundryAgentsSettingLists = [for c in foundryAgentsConnections: [
@@ -140,6 +141,15 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
 resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
   parent: blobService
   name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+// Event Grid writes the Azure ML run events it could not deliver here (modules/azureml-events.bicep).
+resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: 'eventgrid-deadletter'
   properties: {
     publicAccess: 'None'
   }
@@ -343,5 +353,8 @@ output functionAppName string = site.name
 output defaultHostName string = site.properties.defaultHostName
 output keyVaultName string = keyVault.name
 output storageAccountName string = storage.name
+output storageAccountId string = storage.id
+output deadLetterContainerName string = deadLetterContainer.name
+output functionAppId string = site.id
 output applicationInsightsName string = insights.name
 output abacusSecretNames array = [for c in abacusConnections: abacusSecretName(c)]

@@ -10,14 +10,14 @@ from __future__ import annotations
 import base64
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from devkit.clock import Clock
-from simulators.azure_ml import validation, workspace
+from simulators.azure_ml import events, validation, workspace
 from simulators.azure_ml.catalog import (
     DEFAULT_BEHAVIOUR,
     REGION,
@@ -102,10 +102,12 @@ class AzureMLPlatform(Platform):
     turns on ARM's subscription token buckets (`read_limit`/`write_limit` = capacity, refill/s);
     `running_seconds` maps template names to how long their clones stay Running (`{"long-pipeline": 7200}`
     makes it a two-hour job; benchmarks use it for jobs of any length); `children_page_size` is how many
-    child runs a page of RunHistory `children` holds.
+    child runs a page of RunHistory `children` holds. `event_grid_webhook` subscribes a URL to the
+    workspace's Event Grid system topic (events.py), with the `event_*` fault options there.
     """
 
     name = "azure_ml"
+    events_source = "eventgrid"  # the workspace's Event Grid system topic (events.py)
 
     def __init__(
         self,
@@ -120,6 +122,8 @@ class AzureMLPlatform(Platform):
         write_limit: tuple[int, float] = WRITES,
         running_seconds: Mapping[str, float] | None = None,
         children_page_size: int = 20,
+        event_grid_webhook: str | None = None,
+        **event_options: Any,
     ) -> None:
         super().__init__(clock)
         if page_size < 1:
@@ -141,7 +145,42 @@ class AzureMLPlatform(Platform):
             if name in (running_seconds or {}) else t.behaviour
             for name, t in TEMPLATES.items()
         }
+        self.observers: list[Callable[[], None]] = []  # told when a job is created, cancelled or pinned
+        self.status_reads: Counter[str] = Counter()
+        self.publisher: events.EventGridPublisher | None = None
+        faults = events.EventFaults(**{k.removeprefix("event_"): v for k, v in event_options.items()
+                                       if k.startswith("event_")})
+        unknown = sorted(k for k in event_options if not k.startswith("event_"))
+        if unknown:
+            raise TypeError(f"unknown azure_ml option(s): {', '.join(unknown)}")
+        self._event_faults = faults
+        self._started = False
         self.reset()
+        if event_grid_webhook:
+            self.subscribe(event_grid_webhook)
+
+    def subscribe(self, webhook: str) -> None:
+        """Subscribe `webhook` to the workspace's run status events (one subscriber; later calls move it)."""
+        if self.publisher is not None:
+            self.publisher.webhook, self.publisher.validated = webhook, False
+            return
+        self.publisher = events.EventGridPublisher(self, webhook, self._event_faults)
+        self.observers.append(self.publisher.changed)
+        if self._started:
+            self.publisher.start()
+
+    def start(self) -> None:
+        self._started = True
+        if self.publisher is not None:
+            self.publisher.start()
+
+    def stop(self) -> None:
+        if self.publisher is not None:
+            self.publisher.stop()
+
+    def _changed(self) -> None:
+        for observer in self.observers:
+            observer()
 
     # -- state ---------------------------------------------------------------------------------------
 
@@ -160,6 +199,9 @@ class AzureMLPlatform(Platform):
         for template in TEMPLATES.values():
             properties = validation.normalise(template.properties)
             self._add(template.name, properties, template.name, now - template.age, created_by="sim-admin")
+        self.status_reads = Counter()
+        if getattr(self, "publisher", None) is not None:
+            self.publisher.reset()
 
     def _add(
         self,
@@ -184,6 +226,8 @@ class AzureMLPlatform(Platform):
             "cancelsRequested": self.cancels,
             "unsupportedListParams": dict(self.unsupported_params),
             "pipelinePutsWithoutAzureMLToken": self.puts_without_aml_token,
+            "statusReadsByJob": dict(self.status_reads),  # Jobs_Get per job
+            **(self.publisher.stats() if self.publisher is not None else {}),
         }
 
     # -- routes --------------------------------------------------------------------------------------
@@ -361,6 +405,7 @@ class AzureMLPlatform(Platform):
     def get_job(self, request: Request) -> Response:
         """§1.2: 200 with the JobBaseResource, or 404 UserError."""
         job = self.jobs.get(request.params["name"])  # §1: names are case-sensitive
+        self.status_reads[request.params["name"]] += 1
         if job is None:
             return self._not_found(request.params["name"])
         return Response(200, job_resource(job, self.clock.now()))
@@ -389,6 +434,7 @@ class AzureMLPlatform(Platform):
                 return arm_error(400, "UserError", message, now, inner=inner, target="inputs")
         job = self._add(name, props, template, now)
         self.created += 1
+        self._changed()
         return Response(201, job_resource(job, now))
 
     def _update(self, job: Job, sent: dict[str, Any], props: dict[str, Any]) -> Response:
@@ -447,6 +493,7 @@ class AzureMLPlatform(Platform):
         active = job.request_cancel(now, delay)
         if active:
             self.cancels += 1
+            self._changed()
         location = self._new_operation(request, "cancel", job.name)
         if not active or self.cancel_mode == "immediate":
             return Response(200, None, {"Location": location})
@@ -553,6 +600,7 @@ class AzureMLPlatform(Platform):
             return sim_error(404, f"No job {request.params['name']}.")
         now = self.clock.now()
         job.pin = StatusPin.from_body(request.body, now)
+        self._changed()
         return Response(200, {"name": job.name, "status": job.status(now)})
 
 

@@ -45,9 +45,11 @@ def test_scale_benchmark_runs_small():
 
 
 def test_platform_load_benchmark_runs_small():
-    result = _run("platform_load.py", "--lengths", "10m")
-    assert result.returncode == 0, result.stderr
+    result = _run("platform_load.py", "--lengths", "10m", "--event-lengths", "10m")
     assert "| 10m |" in result.stdout
+    assert "| 10m | events, 20% dropped/duplicated/reordered | Success |" in result.stdout
+    # the 2-h work-ratio target does not apply to a 10-minute job: every other target is met
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_history_benchmark_runs_small():

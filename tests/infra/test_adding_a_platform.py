@@ -17,7 +17,8 @@ from simulators.registry import PLATFORMS
 ROOT = Path(__file__).resolve().parent.parent.parent
 SEARCHED = ("core", "orchestrators", "activities", "starters", "maintenance", "platforms", "devhost", "simulators",
             "devkit")
-DOCUMENTED_ELSEWHERE = {"starters/platform_errors.py", "devhost/cli.py"}  # the page's "also named in"
+DOCUMENTED_ELSEWHERE = {"starters/platform_errors.py", "devhost/cli.py",  # the page's "also named in"
+                        "starters/azureml_events.py"}
 JOBS = sorted(CONNECTION_TYPE_FOR_JOB_TYPE.items())
 
 
