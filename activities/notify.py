@@ -16,6 +16,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from core.cloud_events import delivery_instance, source_for, with_source
+from core.protocol import LIVE_RUNTIMES
 from platforms.notify.registry import park_undelivered, send, sinks
 
 log = logging.getLogger("runbridge.notify")
@@ -40,8 +41,7 @@ async def publish_events(payload: dict[str, Any], client: df.DurableOrchestratio
         for _ in range(3):  # the instance may end or start between the look and the call
             status = await client.get_status(instance)
             runtime = getattr(status, "runtime_status", None)
-            live = status is not None and runtime is not None and runtime.value in ("Pending", "Running",
-                                                                                    "ContinuedAsNew", "Suspended")
+            live = status is not None and runtime is not None and runtime.value in LIVE_RUNTIMES
             if not wanted and not live:
                 return {"ok": True, "sinks": 0}  # no sink takes these and no delivery is under way
             try:

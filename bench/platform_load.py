@@ -5,7 +5,9 @@ Each job length runs once, end to end (devhost + the Azure ML simulator on one v
 Polls are the run's own count; status requests are what the simulator received (each poll is one ARM GET,
 plus one RunHistory read once the job has ended). Lag is the moment the host stored the run's final status
 (virtual time) minus the remote job's end.
-Targets: <= 40 polls for 2 h, <= 120 for 24 h, lag <= max(60 s, 5% of the run's elapsed time).
+Targets by polling alone: <= 120 polls for 24 h, lag <= max(60 s, 5% of the run's elapsed time). The old
+"<= 40 polls for 2 h" is withdrawn for polling alone (that lag bound needs at least ~57: bench/README.md) and
+is the events table's to meet below.
 Anchor: Airflow's ADF operator polls every 60 s (120 polls for 2 h).
 
 Then the same jobs with the workspace's Event Grid events wired (`events=eventgrid`, the simulator's system
@@ -34,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sim_stack import SimStack
 from verdict import verdict
 
-TARGETS = {"2h": 40, "24h": 120}  # max polls per run
+TARGETS = {"24h": 120}  # max polls per run by polling alone (2 h: see the events table)
 SAFETY_NET = 3600.0  # orchestrators/azureml_pipeline.py POLICY.safety_net
 EVENT_LAG = 10.0
 WORK_RATIO = 4.0  # polling-only work / work with events, per 2-h run, at least

@@ -59,7 +59,7 @@ def run_chain(context: df.DurableOrchestrationContext):
 def _announce(context: df.DurableOrchestrationContext, record: dict[str, Any], notice: dict[str, Any] | None,
               final: bool = False) -> Generator[Any, Any, None]:
     if notice is not None:
-        yield from announce(context, record["id"], [], notice, chain_changes(notice, record, _now(context)), final)
+        yield from announce(context, record["id"], notice, chain_changes(notice, record, _now(context)), final)
 
 
 def _run_step(context: df.DurableOrchestrationContext, record: dict[str, Any], entry: dict[str, Any],

@@ -41,14 +41,17 @@ ALL_SINKS = "(all sinks)"  # progress key while deliver_events itself fails (it 
 PUBLISH_RETRIES = 3  # a run's last hand-off, when the task hub did not take it: tried again this often
 
 
-def announce(context: df.DurableOrchestrationContext, owner: str, notify: list[str], notice: dict[str, Any],
+def announce(context: df.DurableOrchestrationContext, owner: str, notice: dict[str, Any],
              events: list[dict[str, Any]], final: bool = False) -> Generator[Any, Any, None]:
     """Hand `events` (and any not yet taken) to the owner's delivery orchestration; never fails the caller.
+
+    The sinks a run's request named (`notify`) ride in its notice; a chain names none.
 
     Events the task hub did not take stay in `notice["unsent"]` for the next hand-off; the final one is
     tried a few times on short durable timers, since nothing comes after it.
     """
     pending = list(notice.get("unsent") or []) + events
+    notify = list(notice.get("notify") or [])
     for attempt in range(PUBLISH_RETRIES if final else 1):
         if not pending:
             break

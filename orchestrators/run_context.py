@@ -82,7 +82,7 @@ class RunContext:
             return
         events = run_changes(self.notice, self.record.to_dict(), self.now())
         if events or self.notice.get("unsent"):
-            yield from announce(self.context, self.record.id, self.notice["notify"], self.notice, events, final)
+            yield from announce(self.context, self.record.id, self.notice, events, final)
 
     def listen_for_cancel(self) -> None:
         """The execution's one cancel waiter (poll_loop.py says why there is only one)."""

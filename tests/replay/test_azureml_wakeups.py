@@ -12,7 +12,7 @@ import azure.durable_functions as df
 from orchestrators.azureml_pipeline import POLICY
 from orchestrators.poll_loop import run_job
 from tests.replay.test_azureml_pipeline import REQUEST, SUBMITTED
-from tests.support.history import EPOCH, HistoryBuilder, flat_actions, run, submit_scheduled
+from tests.support.history import EPOCH, HistoryBuilder, flat_actions, published, run, submit_scheduled
 
 
 def orchestrator(context):
@@ -24,10 +24,11 @@ WIRED = {**SUBMITTED, "events": True}
 RUNNING = {"status": "Running", "remoteStatus": "Running"}
 
 
-def _polled(seq: int = 2) -> HistoryBuilder:
-    b = submit_scheduled("azureml_pipeline", REQUEST).step(2).add_orchestrator_started().add_task_completed(1, WIRED)
+def _polled(seq: int = 3) -> HistoryBuilder:
+    """Submitted (task 2, events wired), polled Running (task `seq`), the change handed off (task `seq` + 1)."""
+    b = submit_scheduled("azureml_pipeline", REQUEST).step(2).add_orchestrator_started().add_task_completed(2, WIRED)
     b.add_task_scheduled(seq, "poll_run").add_orchestrator_completed().step(1)
-    return b.add_orchestrator_started().add_task_completed(seq, RUNNING)
+    return published(b.add_orchestrator_started().add_task_completed(seq, RUNNING), seq + 1)
 
 
 def _fire_at(action: dict) -> datetime:
@@ -42,14 +43,14 @@ def test_the_wait_races_the_timer_the_cancel_and_the_wake_up():
 
 
 def test_a_wake_up_cancels_the_timer_and_polls_at_once_then_the_safety_net_applies():
-    b = _polled().add_timer_created(3, EPOCH).add_orchestrator_completed().step(30)
+    b = _polled().add_timer_created(5, EPOCH).add_orchestrator_completed().step(30)
     b.add_orchestrator_started().add_event_raised("wake", {"remoteStatus": "Completed"})
     state = run(HANDLE, b)
     actions = flat_actions(state)
     assert [a for a in actions if a["actionType"] == 5][-1]["isCanceled"] is True
     assert actions[-1]["functionName"] == "poll_run"
-    b.add_task_scheduled(4, "poll_run").add_orchestrator_completed().step(1).add_orchestrator_started()
-    state = run(HANDLE, b.add_task_completed(4, RUNNING))  # the poll, not the event, decides: still Running
+    b.add_task_scheduled(6, "poll_run").add_orchestrator_completed().step(1).add_orchestrator_started()
+    state = run(HANDLE, b.add_task_completed(6, RUNNING))  # the poll, not the event, decides: still Running
     timer = [a for a in flat_actions(state) if a["actionType"] == 5][-1]
     wait = (_fire_at(timer) - (EPOCH + timedelta(seconds=34))).total_seconds()
     assert POLICY.safety_net * (1 - POLICY.jitter) <= wait <= POLICY.safety_net
@@ -89,15 +90,15 @@ def test_a_wake_up_raised_while_no_waiter_is_registered_wakes_once_not_forever()
     """The 1.x SDK keeps an event that found no waiter (`deferred_tasks`) and hands it to EVERY later waiter
     of that name in the execution; the loop sees the same wake-up come back and continues as new (a fresh
     execution has no such leftover) instead of polling again and again."""
-    b = _polled().add_timer_created(3, EPOCH).add_orchestrator_completed().step(30)
+    b = _polled().add_timer_created(5, EPOCH).add_orchestrator_completed().step(30)
     b.add_orchestrator_started().add_event_raised("wake", {"eventId": "a"})  # wins the race
-    b.add_task_scheduled(4, "poll_run").add_orchestrator_completed().step(1)
+    b.add_task_scheduled(6, "poll_run").add_orchestrator_completed().step(1)
     b.add_orchestrator_started().add_event_raised("wake", {"eventId": "b"})  # during the poll: no waiter
-    b.add_task_completed(4, RUNNING)
+    b.add_task_completed(6, RUNNING)
     state = run(HANDLE, b)  # the next race takes "b" at once: a new event, so one poll
     assert flat_actions(state)[-1]["functionName"] == "poll_run"
-    b.add_timer_created(5, EPOCH).add_task_scheduled(6, "poll_run").add_orchestrator_completed().step(1)
-    b.add_orchestrator_started().add_task_completed(6, RUNNING)
+    b.add_timer_created(7, EPOCH).add_task_scheduled(8, "poll_run").add_orchestrator_completed().step(1)
+    b.add_orchestrator_started().add_task_completed(8, RUNNING)
     state = run(HANDLE, b)  # the next waiter gets "b" again: not another poll, but continue-as-new
     actions = flat_actions(state)
     assert actions[-1]["actionType"] == 4, [a.get("functionName") or a["actionType"] for a in actions[-4:]]
