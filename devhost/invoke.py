@@ -8,6 +8,7 @@ Sync functions run in the caller's thread (a pool thread for activities).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 import threading
 import uuid
@@ -21,19 +22,50 @@ from azure.functions.durable_functions import ActivityTriggerConverter
 from .app_loader import FunctionInfo
 
 
+class HostStopped(RuntimeError):
+    """The host stopped while a call waited on its event loop."""
+
+
 class EventLoopThread:
-    """One asyncio loop in a daemon thread, shared by every async invocation."""
+    """One asyncio loop in a daemon thread, shared by every async invocation.
+
+    `stop()` ends every call still waiting on the loop with `HostStopped`: a stopped loop never finishes
+    what it was running, and a pool thread blocked on such a call would hold the interpreter's exit
+    forever (a pool's threads are joined at exit).
+    """
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        self._lock = threading.Lock()
+        self._pending: set[concurrent.futures.Future[Any]] = set()
+        self._stopped = False
         self._thread = threading.Thread(target=self.loop.run_forever, name="devhost-async", daemon=True)
         self._thread.start()
 
     def run(self, coro: Coroutine[Any, Any, Any], timeout: float | None = None) -> Any:
         """Run a coroutine on the loop and wait for its result in the calling thread."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        with self._lock:
+            if self._stopped:
+                coro.close()
+                raise HostStopped("the host has stopped")
+            future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+            self._pending.add(future)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.CancelledError:
+            if self._stopped:
+                raise HostStopped("the host stopped during the call") from None
+            raise
+        finally:
+            with self._lock:
+                self._pending.discard(future)
 
     def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            pending, self._pending = self._pending, set()
+        for future in pending:
+            future.cancel()  # wakes its waiter now; the loop may never run the task's own cancellation
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 

@@ -10,6 +10,19 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests import exit_guard  # noqa: E402 - needs the root on the path
+
+_EXIT_STATUS = pytest.StashKey[int]()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+
+
+def pytest_unconfigure(config):
+    """After the summary: nothing a test left running may hold the process open (tests/exit_guard.py)."""
+    exit_guard.release(config.stash.get(_EXIT_STATUS, 0))
+
 
 def pytest_collection_modifyitems(config, items):
     if os.environ.get("RUNBRIDGE_WALLTIME") == "1":
