@@ -65,10 +65,10 @@ lint: setup
 
 serve: setup
 	@echo "dashboard: http://127.0.0.1:7071/api/dashboard"
-	$(BIN)/python -m devhost serve --simulate
+	$(BIN)/python -m devhost serve --simulate --event-sinks
 
 serve-azurite: setup
-	$(BIN)/python -m devhost serve --simulate --azurite
+	$(BIN)/python -m devhost serve --simulate --event-sinks --azurite
 
 bench: setup
 	$(BIN)/python bench/run.py

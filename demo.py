@@ -8,12 +8,14 @@ Everything goes through the public HTTP API exactly as a scheduler would send it
   bound to the first run's thread_id output), and one agent run cancelled while it works.
 Each run's status changes are printed as they happen, with its monitor link. Then the events a scheduler
 received for some of them, pushed by runbridge to a signed webhook (each signature checked by the small
-receiver, simulators/webhook_receiver.py) and to an Event Grid topic (the topic simulator). Last, one agent
+receiver, simulators/webhook_receiver.py), to an Event Grid topic (the topic simulator) and to a storage
+queue (devhost's embedded queue behind its Queue service endpoint). Last, one agent
 run through the `runbridge` command line (cli/), as a scheduler's command job starts it, with its exit code.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -26,18 +28,17 @@ from typing import Any
 
 import requests
 
+from core.sinks import DEFAULT_QUEUE
 from devhost.host import DevHost
 from devhost.http_server import HttpFrontDoor
+from devhost.queue_service import QueueService
 from devkit.clock import ScaledClock
 from simulators.embedded import start_simulation
-from simulators.event_grid import EventGridTopic
-from simulators.server import SimServer
-from simulators.webhook_receiver import WebhookReceiver
+from simulators.event_sinks import EventSinks, start_event_sinks
 
 ROOT = Path(__file__).resolve().parent
 SPEED = 600  # one real second is ten simulated minutes
 TERMINAL = ("Success", "Failed", "Cancelled")
-WEBHOOK_SECRET = "whsec_ZGVtby1vbmx5LXNlY3JldC1kZW1vLW9ubHktc2VjcmV0"  # demo only: a real one is a Key Vault secret
 
 
 def pipeline(run_id: str, job: str, parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -145,20 +146,9 @@ def report(run: dict[str, Any]) -> None:
         print(f"  {parameter['direction']:<11} {parameter['name']} = {parameter.get('value')}")
 
 
-def start_sinks(clock: ScaledClock) -> tuple[WebhookReceiver, EventGridTopic, SimServer]:
-    """A scheduler's webhook receiver and an Event Grid topic, configured as the sinks `scheduler` and `grid`."""
-    receiver = WebhookReceiver(WEBHOOK_SECRET).start()
-    topic = EventGridTopic(clock)
-    server = SimServer(topic)
-    url = server.start()
-    os.environ.update({"NOTIFY__scheduler__type": "webhook", "NOTIFY__scheduler__url": receiver.url,
-                       "NOTIFY__scheduler__secret": WEBHOOK_SECRET, "NOTIFY__grid__type": "eventgrid",
-                       "NOTIFY__grid__topicEndpoint": f"{url}/api/events"})
-    return receiver, topic, server
-
-
-def show_events(receiver: WebhookReceiver, topic: EventGridTopic, subjects: tuple[str, ...]) -> None:
+def show_events(sinks: EventSinks, queue: QueueService, subjects: tuple[str, ...]) -> None:
     """The events a scheduler received, repeats dropped by id, in sequence order per run."""
+    receiver, topic = sinks.receiver, sinks.topic
     wanted = {f"runs/{s}" for s in subjects} | {f"chains/{s}" for s in subjects}
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and not all(any(
@@ -180,6 +170,9 @@ def show_events(receiver: WebhookReceiver, topic: EventGridTopic, subjects: tupl
         print(f"  {event['id']:<16} {event['type']:<32} {change:<40} {check}")
     print(f"Event Grid topic: {len(topic.received)} events received "
           f"({len({e['id'] for e in topic.received})} distinct)")
+    queued = [json.loads(m.body) for m in queue.host.queues.peek(DEFAULT_QUEUE)]
+    print(f"Queue {DEFAULT_QUEUE} (devhost's embedded queue, written through its Queue service endpoint): "
+          f"{len(queued)} events ({len({e['id'] for e in queued})} distinct)")
 
 
 def main() -> int:
@@ -187,8 +180,10 @@ def main() -> int:
     clock = ScaledClock(SPEED)
     with tempfile.TemporaryDirectory() as tmp:
         simulation = start_simulation(clock, os.environ, ports={"azure_ml": 0, "foundry_agents": 0, "abacus": 0})
-        receiver, topic, topic_server = start_sinks(clock)
+        sinks = start_event_sinks(clock, os.environ, queue=True)
         host = DevHost(ROOT, db_path=f"{tmp}/demo.sqlite", clock=clock)
+        queue = QueueService(host).start()  # the embedded queues as the app's storage account
+        queue.use_as_app_storage(os.environ)
         front = HttpFrontDoor(host, port=0)
         host.start()
         front.start()
@@ -223,15 +218,15 @@ def main() -> int:
                   f"{stats['runningNow']} still running")
             stats = requests.get(f"{simulation.servers['foundry_agents'].url}/_sim/stats", timeout=10).json()
             print(f"Foundry simulator: {stats['runsCreated']} agent runs, {stats['activeRuns']} still active")
-            show_events(receiver, topic, ("demo-train", "demo-cancelled", "demo-chat"))
+            show_events(sinks, queue, ("demo-train", "demo-cancelled", "demo-chat"))
             print("\nTo watch and start runs in a browser: `make serve`, then open http://127.0.0.1:7071/api/dashboard")
             return 0 if ok else 1
         finally:
             front.stop()
             host.stop()
             simulation.stop()
-            receiver.stop()
-            topic_server.stop()
+            queue.stop()
+            sinks.stop()
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ import sys
 import threading
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from devkit.clock import make_clock
+from devkit.clock import Clock, make_clock
 
 from .app_loader import AppLoadError
 from .azurite import SERVICES, Azurite, AzuriteError, azurite_unavailable, free_well_known_ports
@@ -19,7 +20,11 @@ from .eventgrid import WEBHOOK_PATH
 from .host import DevHost
 from .http_server import HttpFrontDoor
 from .local_settings import FILE_NAME, LocalSettingsError, apply_local_settings
+from .queue_service import QueueService
 from .queues import STORAGE_SETTING
+
+if TYPE_CHECKING:
+    from simulators.event_sinks import EventSinks
 
 DEFAULT_APP = Path(__file__).resolve().parent.parent
 
@@ -49,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also start the platform simulators and their connections")
     serve.add_argument("--sim-ports", default=None,
                        help="with --simulate: azure_ml,foundry_agents,abacus ports (default 7101,7102,7103; 0 = any)")
+    serve.add_argument("--event-sinks", action="store_true",
+                       help="start a webhook receiver and an Event Grid topic simulator on loopback and configure the "
+                            "sinks scheduler (webhook), grid (eventgrid) and queue (runbridge-events on the app's "
+                            "storage) so every run's events are delivered locally")
     serve.add_argument("--azurite", action="store_true",
                        help="start Azurite (npm package azurite) on loopback with its data in a temp folder and "
                             "point AzureWebJobsStorage at it, so queue triggers read Azure Storage queues")
@@ -102,6 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     if host.queues.remote:
         # The storage SDK logs every HTTP request at INFO: queue polling would drown the host's own log.
         logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
+        queue_service = None
+    else:
+        # The app writes storage queues itself (event sinks, the undelivered events): give it the embedded ones.
+        queue_service = QueueService(host).start()
+        queue_service.use_as_app_storage(os.environ)
+    sinks = _start_event_sinks(clock) if args.event_sinks else None
     front = HttpFrontDoor(host, port=args.port, bind=args.host, function_key=args.function_key,
                           allowed_hosts=tuple(args.allow_host))
     host.start()
@@ -128,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         where = (f"Azure Storage queues at {getattr(host.queues, 'url', '?')}" if host.queues.remote
                  else "the embedded queue (no AzureWebJobsStorage setting)")
         print(f"  queue triggers read {where}")
+    if queue_service is not None:
+        print(f"  the app's storage queues: the embedded queue's Queue service endpoint {queue_service.endpoint}")
+    if sinks is not None:
+        print(f"  events: webhook {sinks.receiver.url} (GET it for what it took), Event Grid topic "
+              f"{sinks.topic_endpoint} (GET {sinks.topic_server.url}/_sim/events), queue runbridge-events")
     # SIGTERM interrupts the wait like Ctrl-C. (Setting the Event from the handler could deadlock: the
     # handler runs on the main thread, which may hold the Event's lock inside wait().)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -139,11 +159,24 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # shutting down already; let it finish
     front.stop()
     host.stop()
+    if queue_service is not None:
+        queue_service.stop()
+    if sinks is not None:
+        sinks.stop()
     if simulation is not None:
         simulation.stop()
     if azurite is not None:
         azurite.stop()
     return 0
+
+
+def _start_event_sinks(clock: Clock) -> EventSinks | None:
+    try:
+        from simulators.event_sinks import start_event_sinks  # optional: only with the simulators package
+    except ImportError:
+        print("--event-sinks: the simulators are not available in this checkout", file=sys.stderr)
+        return None
+    return start_event_sinks(clock, os.environ, queue=True)
 
 
 def _interrupt(*_: object) -> None:

@@ -220,9 +220,9 @@ class DevHost:
         self.triggers.invoke(function, text)
         self._notify()
 
-    def enqueue(self, queue: str, body: str) -> str:
+    def enqueue(self, queue: str, body: str, delay_seconds: float = 0) -> str:
         """Put a message on a queue of the host's source, as a producer would; return its id."""
-        message_id = self.queues.send(queue, body, self.clock.now())
+        message_id = self.queues.send(queue, body, self.clock.now(), delay_seconds)
         self.triggers.wake(queue)
         self._notify()
         return message_id

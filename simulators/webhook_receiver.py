@@ -19,7 +19,7 @@ from platforms.notify.webhook import verify
 
 
 class WebhookReceiver:
-    """Serves `POST /hook` on 127.0.0.1; `url` once started."""
+    """Serves `POST /hook` on 127.0.0.1 (`url` once started); `GET /hook` lists what it took."""
 
     def __init__(self, secret: str, port: int = 0) -> None:
         self.secret = secret
@@ -48,6 +48,18 @@ class WebhookReceiver:
                 self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()
+
+            def do_GET(self) -> None:
+                """What a person watching locally reads: every delivery taken, with its signature check."""
+                with receiver._lock:
+                    shown = [{"id": d["id"], "verified": d["verified"] is None, "problem": d["verified"],
+                              "event": d["event"]} for d in receiver.deliveries]
+                body = json.dumps({"deliveries": shown}).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -95,13 +97,16 @@ def test_a_restarted_virtual_clock_resumes_from_the_log_and_timers_keep_their_ti
         close(second)
 
 
-def test_serve_simulate_runs_a_pipeline_through_the_public_api(tmp_path):
+def test_serve_simulate_runs_a_pipeline_through_the_public_api_and_delivers_its_events(tmp_path):
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT_DIR)}
     process = subprocess.Popen(
         [sys.executable, "-m", "devhost", "serve", "--port", str(port), "--db", str(tmp_path / "h.sqlite"),
-         "--clock", "real", "--time-scale", "600", "--simulate", "--sim-ports", "0"],
+         "--clock", "real", "--time-scale", "600", "--simulate", "--sim-ports", "0", "--event-sinks"],
         cwd=ROOT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
     try:
         wait_until(lambda: _listening(port), 20, "host to listen")
         body = {"jobType": "azureml_pipeline", "connection": "azureml-sim", "job": "train-pipeline", "runId": "cli-1"}
@@ -110,9 +115,36 @@ def test_serve_simulate_runs_a_pipeline_through_the_public_api(tmp_path):
                          and r["status"] in ("Success", "Failed", "Cancelled") and r, 30, "run to end")
         assert run["status"] == "Success" and run["outputs"]
         assert run["polls"] <= 15, run  # azureml-sim's Event Grid events woke it (~30 polls without them)
+        sinks = next(line for line in lines if line.strip().startswith("events: webhook "))
+        webhook, queues = sinks.split()[2], next(
+            line for line in lines if "Queue service endpoint" in line).split()[-1]
+        taken = wait_until(lambda: (d := requests.get(webhook, timeout=5).json()["deliveries"])
+                           and d[-1]["event"]["data"]["status"] == "Success" and d, 30, "events at the webhook")
+        assert all(d["verified"] for d in taken)
+        assert [d["event"]["data"]["status"] for d in taken if d["event"]["type"].endswith("statusChanged")] == [
+            "Starting", "Running", "Success"]
+        queued = wait_until(lambda: len(q := peek(queues, "runbridge-events")) >= len(taken) and q,
+                            30, "events on the embedded queue")
+        assert [json.loads(m)["id"] for m in queued] == [d["id"] for d in taken]
     finally:
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=10)
+        process.wait(timeout=10)
+        reader.join(5)
+    output = "".join(lines)
     assert "simulator azure_ml: http://127.0.0.1:" in output
     assert "azureml_run_events: eventGridTrigger at http://127.0.0.1:" in output
     assert process.returncode == 0
+
+
+def peek(endpoint: str, queue: str) -> list[str]:
+    """The messages of a queue, through the storage SDK, as a scheduler reading the events queue would."""
+    from azure.storage.queue import QueueClient, TextBase64DecodePolicy
+
+    from devhost.azure_queues import API_VERSION
+    from devhost.queue_service import ACCOUNT, ACCOUNT_KEY
+
+    connection = (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+                  f"QueueEndpoint={endpoint};")
+    client = QueueClient.from_connection_string(connection, queue, api_version=API_VERSION,
+                                                message_decode_policy=TextBase64DecodePolicy())
+    return [m.content for m in client.peek_messages(max_messages=32)]

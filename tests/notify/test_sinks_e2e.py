@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
+from devhost.queue_service import QueueService
 from simulators.foundry_agents import ECHO_AGENT
 from tests.e2e.conftest import train_request
 
@@ -116,30 +119,41 @@ def queue_events(connection_string: str, queue: str) -> list[dict]:
             return []
 
 
-def test_a_queue_sink_on_azurite_gets_the_runs_events(sinks, stack, azurite, monkeypatch):
+@pytest.fixture(params=["embedded", "azurite"])
+def storage(request, stack) -> str:
+    """A storage account's connection string: devhost's embedded queues behind their Queue service endpoint,
+    or Azurite."""
+    if request.param == "azurite":
+        return request.getfixturevalue("azurite")
+    service = QueueService(stack.host).start()
+    request.addfinalizer(service.stop)
+    return service.connection_string
+
+
+def test_a_queue_sink_gets_the_runs_events(sinks, stack, storage, monkeypatch):
     from platforms.notify import registry
 
-    monkeypatch.setenv("EVENTS_STORAGE", azurite)
+    monkeypatch.setenv("EVENTS_STORAGE", storage)
     monkeypatch.setenv("NOTIFY__q__type", "queue")
     monkeypatch.setenv("NOTIFY__q__connection", "EVENTS_STORAGE")
     monkeypatch.setenv("NOTIFY__q__queue", "scheduler-events")
     registry.reset()
     stack.post_run(agent_request("queued-ev"))
     stack.wait_run("queued-ev")
-    events = wait_for(lambda: (e := queue_events(azurite, "scheduler-events")) and len(e) >= 4 and e)
+    events = wait_for(lambda: (e := queue_events(storage, "scheduler-events")) and len(e) >= 4 and e)
     assert [e["id"] for e in events] == [f"queued-ev:{n}" for n in range(1, 5)]
     check_schema(events)
 
 
-def test_events_a_sink_refuses_for_24_hours_go_to_the_undelivered_queue_and_the_timeline(sinks, stack, azurite,
+def test_events_a_sink_refuses_for_24_hours_go_to_the_undelivered_queue_and_the_timeline(sinks, stack, storage,
                                                                                            monkeypatch):
     import requests
 
-    monkeypatch.setenv("AzureWebJobsStorage", azurite)  # the app's storage, where the undelivered queue lives
+    monkeypatch.setenv("AzureWebJobsStorage", storage)  # the app's storage, where the undelivered queue lives
     sinks.webhook.down()
     stack.post_run(agent_request("lost-hook"))
     stack.wait_run("lost-hook")
-    parked = wait_for(lambda: (e := queue_events(azurite, "runbridge-events-undelivered")) and len(e) >= 4 and e,
+    parked = wait_for(lambda: (e := queue_events(storage, "runbridge-events-undelivered")) and len(e) >= 4 and e,
                       timeout=60)
     assert [p["event"]["id"] for p in parked] == [f"lost-hook:{n}" for n in range(1, 5)]
     assert {p["sink"] for p in parked} == {"hook"} and "503" in parked[0]["reason"]

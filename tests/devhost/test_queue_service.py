@@ -1,0 +1,94 @@
+"""The embedded queues on the Queue service REST API: the app's own storage writes reach the host's queues.
+
+Checked with the azure-storage-queue SDK (a client we did not write) and with the app's own Queue service
+client (platforms/notify/storage_queue.py), against the wire the service defines: Shared Key signatures,
+`QueueNotFound`, `AuthenticationFailed`, base64 message text.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+
+import pytest
+import requests
+from azure.core.exceptions import ClientAuthenticationError, ResourceNotFoundError
+from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+
+from devhost.azure_queues import API_VERSION
+from devhost.queue_service import ACCOUNT, QueueService
+from platforms.notify.storage_queue import QueueAccount
+
+from .conftest import SAMPLE_APP, close, serve
+
+
+@pytest.fixture
+def service(tmp_path) -> Iterator[tuple[QueueService, object]]:
+    served = serve(SAMPLE_APP, str(tmp_path / "devhost.sqlite"))
+    queue_service = QueueService(served.host).start()
+    try:
+        yield queue_service, served
+    finally:
+        queue_service.stop()
+        close(served)
+
+
+def sdk(service: QueueService, queue: str, connection: str | None = None) -> QueueClient:
+    # base64 text, as the Functions queue extension writes and reads it (host.json messageEncoding default)
+    return QueueClient.from_connection_string(connection or service.connection_string, queue, api_version=API_VERSION,
+                                              message_encode_policy=TextBase64EncodePolicy(),
+                                              message_decode_policy=TextBase64DecodePolicy())
+
+
+def test_the_storage_sdk_creates_sends_peeks_receives_and_deletes(service):
+    queue_service, served = service
+    client = sdk(queue_service, "scheduler-events")
+    client.create_queue()
+    client.send_message("first")
+    client.send_message("second")
+    assert [m.content for m in client.peek_messages(max_messages=32)] == ["first", "second"]
+    assert client.get_queue_properties().approximate_message_count == 2
+    assert [i.body for i in served.host.queues.peek("scheduler-events")] == ["first", "second"]  # stored decoded
+    received = next(iter(client.receive_messages(messages_per_page=1, visibility_timeout=60)))
+    assert received.content == "first" and received.dequeue_count == 1
+    client.delete_message(received)
+    assert [i.body for i in served.host.queues.peek("scheduler-events")] == ["second"]
+
+
+def test_a_message_the_app_writes_reaches_the_hosts_queue_trigger(service):
+    queue_service, served = service
+    account = QueueAccount("AzureWebJobsStorage", {"AzureWebJobsStorage": queue_service.connection_string})
+    account.put("work-items", base64.b64encode(b"5").decode())  # the trigger's queue exists from the start
+    served.host.wait_idle()
+    started = [i.body for i in served.host.queues.peek("work-items-done")]
+    assert len(started) == 1 and '"n": 5' in started[0]
+
+
+def test_a_missing_queue_is_a_404_queue_not_found_then_created_once(service):
+    queue_service, served = service
+    client = sdk(queue_service, "not-yet")
+    with pytest.raises(ResourceNotFoundError) as missing:
+        client.send_message("x")
+    assert missing.value.error_code == "QueueNotFound"
+    # the app's client creates the queue on that answer and puts the message again
+    account = QueueAccount("AzureWebJobsStorage", {"AzureWebJobsStorage": queue_service.connection_string})
+    account.put("not-yet", base64.b64encode(b"hello").decode())
+    assert [i.body for i in served.host.queues.peek("not-yet")] == ["hello"]
+
+
+def test_a_request_signed_with_another_key_is_a_403_authentication_failed(service):
+    queue_service, _ = service
+    wrong = queue_service.connection_string.replace("AccountKey=Eby8", "AccountKey=Abc8")
+    with pytest.raises(ClientAuthenticationError) as refused:
+        sdk(queue_service, "work-items", wrong).send_message("x")
+    assert refused.value.error_code == "AuthenticationFailed"
+    unsigned = requests.post(f"{queue_service.endpoint}/work-items/messages", timeout=5,
+                             data="<QueueMessage><MessageText>eA==</MessageText></QueueMessage>")
+    assert unsigned.status_code == 403 and unsigned.headers["x-ms-error-code"] == "AuthenticationFailed"
+    assert "<Code>AuthenticationFailed</Code>" in unsigned.text
+
+
+def test_the_endpoint_is_path_style_for_the_development_account(service):
+    queue_service, _ = service
+    assert queue_service.endpoint.startswith("http://127.0.0.1:") and queue_service.endpoint.endswith(f"/{ACCOUNT}")
+    assert f"QueueEndpoint={queue_service.endpoint};" in queue_service.connection_string
