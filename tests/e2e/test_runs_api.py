@@ -174,7 +174,7 @@ def _bodies(draw):
 def test_no_generated_body_gets_a_5xx_and_only_valid_ones_start_runs(stack):
     started: set[str] = set()
 
-    @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(_bodies())
     def check(body):
         response = requests.post(f"{stack.api}/runs", data=json.dumps(body), timeout=30)

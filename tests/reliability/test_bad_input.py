@@ -22,8 +22,8 @@ from starters.queue_starter import MAX_BODY_BYTES, REJECTED_QUEUE, RUNS_QUEUE
 
 from .support import CATALOG, request_for, write_figures
 
-HTTP_EXAMPLES = int(os.environ.get('RELIABILITY_HTTP_EXAMPLES', 2000))
-QUEUE_EXAMPLES = int(os.environ.get('RELIABILITY_QUEUE_EXAMPLES', 1000))
+HTTP_EXAMPLES = int(os.environ.get('RELIABILITY_HTTP_EXAMPLES', 1000))
+QUEUE_EXAMPLES = int(os.environ.get('RELIABILITY_QUEUE_EXAMPLES', 500))
 INJECTIONS = ["'; DROP TABLE instances; --", "../../etc/passwd", "${jndi:ldap://x/a}", "<script>alert(1)</script>",
               "{{7*7}}", "a\r\nX-Injected: 1", "\u0000", "%00%2e%2e", "$(rm -rf /)", "名前\u202e\U0001f600",
               "x" * 300, "runbridge-" + "9" * 40]
