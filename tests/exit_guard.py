@@ -3,8 +3,8 @@
 Python joins every pool thread and every non-daemon thread at exit, and a CI runner reading the output
 waits for every process still holding it. A thread blocked for good, or a child process left running,
 would hold the run open long after its summary line (one such run ran into CI's time limit). So after
-the session: child processes still running are ended, and threads still busy are given a few seconds,
-then named with their stacks, and the process exits with the session's own status.
+the session: child processes still running are ended, threads still busy are given a few seconds, then
+named with their stacks, and the process exits at once with the session's own status.
 """
 
 from __future__ import annotations
@@ -22,20 +22,26 @@ GRACE_SECONDS = 10.0
 
 
 def release(status: int, grace: float = GRACE_SECONDS) -> None:
-    """End what the tests left running; exit now, with `status`, if a busy thread would hold the exit."""
+    """End what the tests left running, name what would hold the exit, then exit now with `status`.
+
+    Exiting here skips the interpreter's own shutdown (joining threads, atexit handlers), where a leaked
+    thread or handler could block for good; the summary has been written and is flushed first.
+    """
     leftovers = _end_children()
     busy = _busy_threads(grace)
     if leftovers:
         _say(f"exit guard: ended {len(leftovers)} child process(es) a test left running: " + "; ".join(leftovers))
-    if not busy:
-        return
-    frames = sys._current_frames()
-    lines = [f"exit guard: {len(busy)} thread(s) still busy {grace:g} s after the last test:"]
-    for thread in busy:
-        frame = frames.get(thread.ident or -1)
-        lines.append(f"--- {thread.name}")
-        lines.extend(line.rstrip() for line in traceback.format_stack(frame) if frame is not None)
-    _say("\n".join(lines))
+    if busy:
+        frames = sys._current_frames()
+        lines = [f"exit guard: {len(busy)} thread(s) still busy {grace:g} s after the last test:"]
+        for thread in busy:
+            frame = frames.get(thread.ident or -1)
+            lines.append(f"--- {thread.name}")
+            lines.extend(line.rstrip() for line in traceback.format_stack(frame) if frame is not None)
+        _say("\n".join(lines))
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):
+            stream.flush()
     os._exit(status)
 
 
