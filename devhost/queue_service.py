@@ -45,6 +45,7 @@ log = logging.getLogger("devhost.queue_service")
 ACCOUNT = "devstoreaccount1"
 # The development storage account's key: public, documented with the storage emulators.
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+MAX_MESSAGE_BYTES = 64 * 1024  # a message's text, as sent (base64 included)
 MAX_MESSAGES = 32  # Get/Peek Messages: numofmessages is 1-32
 DEFAULT_VISIBILITY = 30
 MESSAGE_TTL = timedelta(days=7)  # the service's default time to live
@@ -160,6 +161,9 @@ class QueueService:
             text = None
         if text is None:
             raise QueueServiceError(400, "InvalidXmlDocument", "XML specified is not syntactically valid.")
+        if len(text.encode("utf-8")) > MAX_MESSAGE_BYTES:
+            raise QueueServiceError(413, "RequestBodyTooLarge", "The request body is too large and exceeds the "
+                                    "maximum permissible limit.")
         try:
             stored = decode(text, self.encoding)
         except ValueError:

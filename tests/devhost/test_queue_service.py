@@ -17,6 +17,7 @@ from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64E
 
 from devhost.azure_queues import API_VERSION
 from devhost.queue_service import ACCOUNT, QueueService
+from platforms.http import PlatformError
 from platforms.notify.storage_queue import QueueAccount
 
 from .conftest import SAMPLE_APP, close, serve
@@ -92,3 +93,12 @@ def test_the_endpoint_is_path_style_for_the_development_account(service):
     queue_service, _ = service
     assert queue_service.endpoint.startswith("http://127.0.0.1:") and queue_service.endpoint.endswith(f"/{ACCOUNT}")
     assert f"QueueEndpoint={queue_service.endpoint};" in queue_service.connection_string
+
+
+def test_a_message_over_64_kib_is_refused_as_the_service_refuses_it(service):
+    queue_service, _ = service
+    account = QueueAccount("AzureWebJobsStorage", {"AzureWebJobsStorage": queue_service.connection_string})
+    account.put("work-items", "MQ==")  # fits
+    with pytest.raises(PlatformError) as refused:
+        account.put("work-items", "A" * (64 * 1024 + 4))
+    assert refused.value.http_status == 413
