@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
+from .azurite import ACCOUNT, ACCOUNT_KEY  # the development storage account
 from .queue_encoding import decode, encode, message_encoding
 from .queues import STORAGE_SETTING, QueueItem
 
@@ -42,9 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("devhost.queue_service")
 
-ACCOUNT = "devstoreaccount1"
-# The development storage account's key: public, documented with the storage emulators.
-ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 MAX_MESSAGE_BYTES = 64 * 1024  # a message's text, as sent (base64 included)
 MAX_MESSAGES = 32  # Get/Peek Messages: numofmessages is 1-32
 DEFAULT_VISIBILITY = 30
