@@ -220,12 +220,16 @@ class DevHost:
         self.triggers.invoke(function, text)
         self._notify()
 
-    def enqueue(self, queue: str, body: str, delay_seconds: float = 0) -> str:
+    def enqueue(self, queue: str, body: str) -> str:
         """Put a message on a queue of the host's source, as a producer would; return its id."""
-        message_id = self.queues.send(queue, body, self.clock.now(), delay_seconds)
+        message_id = self.queues.send(queue, body, self.clock.now())
+        self.wake_queue(queue)
+        return message_id
+
+    def wake_queue(self, queue: str) -> None:
+        """A message was added to `queue` from outside the host: look for it now."""
         self.triggers.wake(queue)
         self._notify()
-        return message_id
 
     # ---- waiting (tests, CLI) ----------------------------------------------------------------
     def wait_for(self, instance_id: str, timeout: float = 60.0) -> InstanceRow:

@@ -37,7 +37,10 @@ CREATE TABLE IF NOT EXISTS queue_messages (
     visible_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS queue_due ON queue_messages(queue, visible_at);
+CREATE TABLE IF NOT EXISTS queue_names (name TEXT PRIMARY KEY)
 """
+# Added after the first release of the table: ALTERed in when an older store lacks them.
+_COLUMNS = {"wire": "TEXT", "undecodable": "INTEGER NOT NULL DEFAULT 0", "receipt": "TEXT"}
 
 
 @dataclass
@@ -51,6 +54,8 @@ class QueueItem:
     inserted: str
     receipt: str | None = None  # Azure's pop receipt: what delete and update need
     wire: str | None = None  # the text as stored on an Azure queue (base64): copied as-is to the poison queue
+    undecodable: bool = False  # its wire text is not in the queue's encoding: the trigger never gets it
+    visible_at: str | None = None  # embedded queues: when it is next visible
 
 
 class QueueSource(Protocol):
@@ -108,6 +113,13 @@ def _message_id(item: QueueItem | str) -> str:
     return item if isinstance(item, str) else item.id
 
 
+def _item(row: Any, **changes: Any) -> QueueItem:
+    fields = {"id": row["id"], "queue": row["queue"], "body": row["body"], "dequeue_count": row["dequeue_count"],
+              "inserted": row["inserted"], "receipt": row["receipt"], "wire": row["wire"],
+              "undecodable": bool(row["undecodable"]), "visible_at": row["visible_at"]}
+    return QueueItem(**{**fields, **changes})
+
+
 class EmbeddedQueues:
     """Queues named like Azure Storage queues, stored beside the instances."""
 
@@ -120,29 +132,60 @@ class EmbeddedQueues:
             for statement in _SCHEMA.strip().split(";"):
                 if statement.strip():
                     db.execute(statement)
+            present = {row["name"] for row in db.execute("PRAGMA table_info(queue_messages)")}
+            for column, kind in _COLUMNS.items():
+                if column not in present:
+                    db.execute(f"ALTER TABLE queue_messages ADD COLUMN {column} {kind}")
 
-    def send(self, queue: str, body: str, now: datetime, delay_seconds: float = 0) -> str:
-        """Add a message; return its id."""
+    def send(self, queue: str, body: str, now: datetime, delay_seconds: float = 0, *, wire: str | None = None,
+             undecodable: bool = False) -> str:
+        """Add a message; return its id. `wire`: the text exactly as a Queue service client wrote it
+        (devhost/queue_service.py), kept so readers get it back unchanged."""
         message_id = str(uuid.uuid4())
         with self.store.transaction() as db:
-            db.execute("INSERT INTO queue_messages (id, queue, body, inserted, visible_at) VALUES (?,?,?,?,?)",
-                       (message_id, queue, body, format_time(now), format_time(now + timedelta(seconds=delay_seconds))))
+            db.execute("INSERT OR IGNORE INTO queue_names (name) VALUES (?)", (queue,))
+            db.execute("INSERT INTO queue_messages (id, queue, body, inserted, visible_at, wire, undecodable, receipt)"
+                       " VALUES (?,?,?,?,?,?,?,?)",
+                       (message_id, queue, body, format_time(now), format_time(now + timedelta(seconds=delay_seconds)),
+                        wire, int(undecodable), str(uuid.uuid4())))
         return message_id
 
     def receive(self, queue: str, now: datetime, limit: int, visibility_seconds: float) -> list[QueueItem]:
-        """Take up to `limit` visible messages, hiding them for `visibility_seconds` (a lease)."""
+        """Take up to `limit` visible messages, hiding them for `visibility_seconds` (a lease with a new
+        pop receipt)."""
         hidden_until = format_time(now + timedelta(seconds=visibility_seconds))
+        items = []
         with self.store.transaction() as db:
             rows = db.execute("SELECT * FROM queue_messages WHERE queue=? AND visible_at <= ?"
                               " ORDER BY inserted LIMIT ?", (queue, format_time(now), limit)).fetchall()
             for row in rows:
-                db.execute("UPDATE queue_messages SET dequeue_count = dequeue_count + 1, visible_at=? WHERE id=?",
-                           (hidden_until, row["id"]))
-        return [QueueItem(r["id"], queue, r["body"], r["dequeue_count"] + 1, r["inserted"]) for r in rows]
+                receipt = str(uuid.uuid4())
+                db.execute("UPDATE queue_messages SET dequeue_count = dequeue_count + 1, visible_at=?, receipt=?"
+                           " WHERE id=?", (hidden_until, receipt, row["id"]))
+                items.append(_item(row, dequeue_count=row["dequeue_count"] + 1, receipt=receipt,
+                                   visible_at=hidden_until))
+        return items
 
     def delete(self, item: QueueItem | str) -> None:
         with self.store.transaction() as db:
             db.execute("DELETE FROM queue_messages WHERE id=?", (_message_id(item),))
+
+    def delete_leased(self, queue: str, message_id: str, receipt: str) -> bool:
+        """Delete a message if `receipt` is its current pop receipt (Delete Message); False when not."""
+        with self.store.transaction() as db:
+            done = db.execute("DELETE FROM queue_messages WHERE id=? AND queue=? AND receipt=?",
+                              (message_id, queue, receipt))
+            return done.rowcount == 1
+
+    def exists(self, queue: str) -> bool:
+        """True once the queue was created or written to (queues outlive their messages)."""
+        with self.store.transaction() as db:
+            return db.execute("SELECT 1 FROM queue_names WHERE name=?", (queue,)).fetchone() is not None
+
+    def create(self, queue: str) -> bool:
+        """Create a queue; False when it existed."""
+        with self.store.transaction() as db:
+            return db.execute("INSERT OR IGNORE INTO queue_names (name) VALUES (?)", (queue,)).rowcount == 1
 
     def release(self, item: QueueItem | str, now: datetime, delay_seconds: float) -> None:
         """Make a failed message visible again after `delay_seconds`."""
@@ -152,15 +195,20 @@ class EmbeddedQueues:
 
     def move_to_poison(self, item: QueueItem, now: datetime) -> None:
         """Move a message that failed too often to `<queue>-poison`, as the Functions host does."""
+        poison = f"{item.queue}-poison"
         with self.store.transaction() as db:
             db.execute("DELETE FROM queue_messages WHERE id=?", (item.id,))
-            db.execute("INSERT INTO queue_messages (id, queue, body, inserted, visible_at) VALUES (?,?,?,?,?)",
-                       (item.id, f"{item.queue}-poison", item.body, format_time(now), format_time(now)))
+            db.execute("INSERT OR IGNORE INTO queue_names (name) VALUES (?)", (poison,))
+            db.execute("INSERT INTO queue_messages (id, queue, body, inserted, visible_at, wire, undecodable, receipt)"
+                       " VALUES (?,?,?,?,?,?,?,?)",
+                       (item.id, poison, item.body, format_time(now), format_time(now), item.wire,
+                        int(item.undecodable), str(uuid.uuid4())))
 
     def peek(self, queue: str) -> list[QueueItem]:
+        """Every message of the queue, hidden ones included (what a test or the host looks at)."""
         with self.store.transaction() as db:
             rows = db.execute("SELECT * FROM queue_messages WHERE queue=? ORDER BY inserted", (queue,)).fetchall()
-        return [QueueItem(r["id"], queue, r["body"], r["dequeue_count"], r["inserted"]) for r in rows]
+        return [_item(r) for r in rows]
 
     def next_visible(self, queues: list[str]) -> str | None:
         if not queues:

@@ -119,6 +119,13 @@ class TriggerRunner:
                 continue
             items = self._receive(queue, now, room)
             for item in items:
+                if item.undecodable:
+                    # Written through the Queue service endpoint in another encoding than host.json's: the
+                    # extension's MessageDecodingFailed handler moves it to poison, the function never runs.
+                    log.warning("message %s on %s is not in the queue's message encoding: moved to %s-poison",
+                                item.id, queue, queue)
+                    self.queues.move_to_poison(item, now)
+                    continue
                 if item.dequeue_count > self.max_dequeue:
                     # Taken before by a host that died running it (QueueProcessor.BeginProcessingMessageAsync).
                     log.warning("message %s on %s was dequeued %d times (maxDequeueCount %d): moved to %s-poison",
