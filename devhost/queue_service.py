@@ -36,6 +36,7 @@ from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from .azurite import ACCOUNT, ACCOUNT_KEY  # the development storage account
+from .history import parse_time
 from .queue_encoding import decode, encode, message_encoding
 from .queues import STORAGE_SETTING, EmbeddedQueues, QueueItem
 
@@ -174,9 +175,9 @@ class QueueService:
         except ValueError:
             decoded, undecodable = text, True
         now = self.host.clock.now()
-        message_id = self.queues.send(queue, decoded, now, delay, wire=text, undecodable=undecodable)
+        receipt = str(uuid.uuid4())
+        message_id = self.queues.send(queue, decoded, now, delay, wire=text, undecodable=undecodable, receipt=receipt)
         self.host.wake_queue(queue)
-        receipt = next(i.receipt for i in self.queues.peek(queue) if i.id == message_id) or ""
         entry = self._entry(message_id, now, receipt=receipt, visible=now + timedelta(seconds=delay))
         return 201, {"content-type": "application/xml"}, _messages_list([entry])
 
@@ -185,12 +186,13 @@ class QueueService:
         now = self.host.clock.now()
         if query.get("peekonly", "").lower() == "true":
             # Peek shows visible messages only, as the service does.
-            visible = [i for i in self.queues.peek(queue) if not i.visible_at or _parse(i.visible_at) <= now]
-            entries = [self._entry(i.id, _parse(i.inserted), dequeue=i.dequeue_count, item=i) for i in visible[:limit]]
+            visible = [i for i in self.queues.peek(queue) if not i.visible_at or parse_time(i.visible_at) <= now]
+            entries = [self._entry(i.id, parse_time(i.inserted), dequeue=i.dequeue_count, item=i)
+                       for i in visible[:limit]]
         else:
             hidden = _int(query, "visibilitytimeout", DEFAULT_VISIBILITY, 1, 7 * 24 * 3600)
             items = self.queues.receive(queue, now, limit, hidden)
-            entries = [self._entry(i.id, _parse(i.inserted), dequeue=i.dequeue_count, item=i, receipt=i.receipt,
+            entries = [self._entry(i.id, parse_time(i.inserted), dequeue=i.dequeue_count, item=i, receipt=i.receipt,
                                    visible=now + timedelta(seconds=hidden)) for i in items]
         return 200, {"content-type": "application/xml"}, _messages_list(entries)
 
@@ -306,10 +308,6 @@ def _int(query: Mapping[str, str], name: str, default: int, low: int, high: int)
                                 f"One of the query parameters specified in the request URI is outside the "
                                 f"permissible range: {name}.")
     return value
-
-
-def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _http_date(when: datetime) -> str:

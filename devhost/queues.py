@@ -138,16 +138,16 @@ class EmbeddedQueues:
                     db.execute(f"ALTER TABLE queue_messages ADD COLUMN {column} {kind}")
 
     def send(self, queue: str, body: str, now: datetime, delay_seconds: float = 0, *, wire: str | None = None,
-             undecodable: bool = False) -> str:
+             undecodable: bool = False, receipt: str | None = None) -> str:
         """Add a message; return its id. `wire`: the text exactly as a Queue service client wrote it
-        (devhost/queue_service.py), kept so readers get it back unchanged."""
+        (devhost/queue_service.py), kept so readers get it back unchanged; `receipt`: its first pop receipt."""
         message_id = str(uuid.uuid4())
         with self.store.transaction() as db:
             db.execute("INSERT OR IGNORE INTO queue_names (name) VALUES (?)", (queue,))
             db.execute("INSERT INTO queue_messages (id, queue, body, inserted, visible_at, wire, undecodable, receipt)"
                        " VALUES (?,?,?,?,?,?,?,?)",
                        (message_id, queue, body, format_time(now), format_time(now + timedelta(seconds=delay_seconds)),
-                        wire, int(undecodable), str(uuid.uuid4())))
+                        wire, int(undecodable), receipt or str(uuid.uuid4())))
         return message_id
 
     def receive(self, queue: str, now: datetime, limit: int, visibility_seconds: float) -> list[QueueItem]:
